@@ -1,0 +1,91 @@
+package acceptor
+
+import "github.com/synod/synod/remote"
+
+// The acceptor's protocol. Each message names the instance it is about; an
+// instance is one run of single-decree Paxos. Replies carry From so that a
+// proposer can count distinct acceptors, and echo the request's Ballot so a
+// proposer can discard replies to an attempt it has abandoned.
+
+// Prepare is phase 1a: "promise to ignore ballots below Ballot for Instance,
+// and tell me what you have accepted there".
+type Prepare struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Instance uint64
+	Ballot   Ballot
+}
+
+// Promise is phase 1b: the acceptor promised Ballot. If it had accepted a
+// value in Instance, Accepted and Value report the highest such ballot and
+// its value; HasValue distinguishes an accepted empty value from none.
+type Promise struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Instance uint64
+	Ballot   Ballot
+	From     remote.NodeID
+	Accepted Ballot
+	HasValue bool
+	Value    []byte
+}
+
+// Accept is phase 2a: "accept Value at Ballot for Instance".
+type Accept struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Instance uint64
+	Ballot   Ballot
+	Value    []byte
+}
+
+// Accepted is phase 2b: the acceptor stored Value at Ballot, durably.
+type Accepted struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Instance uint64
+	Ballot   Ballot
+	From     remote.NodeID
+}
+
+// NackReason says why an acceptor refused.
+type NackReason uint8
+
+const (
+	// NackPromised: the acceptor has promised a higher ballot (Promised).
+	NackPromised NackReason = iota + 1
+	// NackPruned: the instance is below the acceptor's retention floor;
+	// it was decided long ago and will never be voted on again.
+	NackPruned
+	// NackStorage: the acceptor could not persist and so will not vote.
+	NackStorage
+)
+
+func (r NackReason) String() string {
+	switch r {
+	case NackPromised:
+		return "promised-higher"
+	case NackPruned:
+		return "pruned"
+	case NackStorage:
+		return "storage-failure"
+	}
+	return "unknown"
+}
+
+// Nack refuses a Prepare or Accept at Ballot. Promised is the highest ballot
+// the acceptor has promised in Instance, so the proposer can climb past it.
+type Nack struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Instance uint64
+	Ballot   Ballot
+	From     remote.NodeID
+	Reason   NackReason
+	Promised Ballot
+	// Floor is the acceptor's retention floor: instances below it are pruned.
+	Floor uint64
+}
+
+func init() {
+	remote.Register(10, &Prepare{})
+	remote.Register(11, &Promise{})
+	remote.Register(12, &Accept{})
+	remote.Register(13, &Accepted{})
+	remote.Register(14, &Nack{})
+}
