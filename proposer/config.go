@@ -1,0 +1,89 @@
+// Package proposer drives single-decree Paxos for one instance at a time per
+// request: phase 1 (Prepare/Promise), phase 2 (Accept/Accepted), and
+// retries at higher ballots with randomized exponential backoff.
+package proposer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/synod/synod/remote"
+)
+
+// Config sets up a proposer. Durations are in ticks: the shell decides how
+// long a tick is, and the simulator counts them.
+type Config struct {
+	// Self is this node's id; it owns the ballots the proposer issues.
+	Self remote.NodeID
+	// Acceptors lists every voting node, Self included if it votes. A
+	// majority of this list decides.
+	Acceptors []remote.NodeID
+	// Learners receive a Decide for every value this proposer sees chosen.
+	Learners []remote.NodeID
+	// AttemptTicks is how long one attempt waits for a majority before it
+	// is abandoned and retried at a higher ballot. Default 10.
+	AttemptTicks int
+	// BackoffTicks is the base of the randomized exponential backoff before
+	// a retry: attempt n waits 1 + rand[0, BackoffTicks·2^(n-1)) ticks,
+	// capped by MaxBackoffTicks. Default 2.
+	BackoffTicks int
+	// MaxBackoffTicks caps the backoff window. Default 64.
+	MaxBackoffTicks int
+	// MaxAttempts fails a request after this many attempts; 0 retries
+	// until the request is decided. Default 0.
+	MaxAttempts int
+}
+
+// DefaultConfig returns the defaults for self with the given voters, which
+// are also the learners.
+func DefaultConfig(self remote.NodeID, acceptors []remote.NodeID) Config {
+	return Config{
+		Self: self, Acceptors: acceptors, Learners: acceptors,
+		AttemptTicks: 10, BackoffTicks: 2, MaxBackoffTicks: 64,
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Self == 0:
+		return errors.New("proposer: Config.Self must be a node id above 0")
+	case len(c.Acceptors) == 0:
+		return errors.New("proposer: Config.Acceptors must name at least one node")
+	case c.AttemptTicks < 1:
+		return fmt.Errorf("proposer: Config.AttemptTicks must be at least 1, got %d", c.AttemptTicks)
+	case c.BackoffTicks < 1:
+		return fmt.Errorf("proposer: Config.BackoffTicks must be at least 1, got %d", c.BackoffTicks)
+	case c.MaxBackoffTicks < c.BackoffTicks:
+		return fmt.Errorf("proposer: Config.MaxBackoffTicks (%d) must be at least BackoffTicks (%d)", c.MaxBackoffTicks, c.BackoffTicks)
+	case c.MaxAttempts < 0:
+		return fmt.Errorf("proposer: Config.MaxAttempts must not be negative, got %d", c.MaxAttempts)
+	}
+	seen := map[remote.NodeID]bool{}
+	for _, id := range c.Acceptors {
+		if id == 0 {
+			return errors.New("proposer: Config.Acceptors contains node id 0")
+		}
+		if seen[id] {
+			return fmt.Errorf("proposer: Config.Acceptors lists node %d twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// Errors reported in Outcome.Err; test with errors.Is.
+var (
+	// ErrBusy: a request for the same instance is already in flight here.
+	ErrBusy = errors.New("proposer: instance already being proposed")
+	// ErrGaveUp: MaxAttempts attempts failed; the wrapped error says why
+	// the last one did.
+	ErrGaveUp = errors.New("proposer: gave up")
+	// ErrPruned: the acceptors have pruned the instance; it was decided long
+	// ago and its value is only available from a learner.
+	ErrPruned = errors.New("proposer: instance pruned")
+	// ErrTimeout: an attempt saw no majority within AttemptTicks.
+	ErrTimeout = errors.New("proposer: no majority within the attempt timeout")
+	// ErrPreempted: an acceptor had promised a higher ballot.
+	ErrPreempted = errors.New("proposer: preempted by a higher ballot")
+)

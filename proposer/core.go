@@ -1,0 +1,254 @@
+package proposer
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/learner"
+	"github.com/synod/synod/remote"
+)
+
+// Request asks for Value to be proposed for Instance. ID is the caller's
+// correlation id, echoed in the Outcome.
+type Request struct {
+	ID       uint64
+	Instance uint64
+	Value    []byte
+}
+
+// Outcome reports how a Request ended. With Err nil, Value was chosen for
+// Instance; it may be another proposer's value, adopted in phase 1, and the
+// caller must check. Otherwise Err says why the request failed.
+type Outcome struct {
+	ID       uint64
+	Instance uint64
+	Value    []byte
+	Err      error
+	Attempts int
+}
+
+// Ready is what the shell must do after a step: send Messages and hand
+// Outcomes to whoever asked. The proposer keeps nothing durable.
+type Ready struct {
+	Messages []remote.Envelope
+	Outcomes []Outcome
+}
+
+type phase uint8
+
+const (
+	backingOff phase = iota
+	preparing
+	accepting
+)
+
+// attempt is one request's progress.
+type attempt struct {
+	req      Request
+	n        int // attempts started
+	phase    phase
+	ticks    int // ticks spent in this phase (or left to back off)
+	ballot   acceptor.Ballot
+	votes    map[remote.NodeID]bool
+	adopted  acceptor.Ballot // highest accepted ballot among the promises
+	hasValue bool
+	value    []byte // the value of phase 2
+	lastErr  error
+}
+
+// Core is the proposer's state machine. It does no I/O and reads no clock:
+// Propose, Step and Tick change memory, and Ready drains what to send.
+//
+// A Core is not safe for concurrent use; exactly one owner drives it.
+type Core struct {
+	cfg    Config
+	epoch  uint64
+	rng    *rand.Rand
+	round  uint64 // highest round seen or used, to climb past
+	quorum int
+	active map[uint64]*attempt
+	ready  Ready
+}
+
+// NewCore returns a proposer. rng supplies the backoff jitter and the
+// ballot epoch; give it a seeded source for reproducible runs. Every Core
+// must get a fresh epoch, so never share one seeded sequence between two
+// lives of the same node.
+func NewCore(cfg Config, rng *rand.Rand) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Core{
+		cfg: cfg, rng: rng, epoch: rng.Uint64(),
+		quorum: len(cfg.Acceptors)/2 + 1,
+		active: map[uint64]*attempt{},
+	}, nil
+}
+
+// Propose starts a request. A request for an instance already in flight
+// here fails at once with ErrBusy.
+func (c *Core) Propose(r Request) {
+	if _, busy := c.active[r.Instance]; busy {
+		c.ready.Outcomes = append(c.ready.Outcomes, Outcome{ID: r.ID, Instance: r.Instance, Err: ErrBusy})
+		return
+	}
+	a := &attempt{req: r}
+	c.active[r.Instance] = a
+	c.start(a)
+}
+
+// Pending reports how many requests are in flight.
+func (c *Core) Pending() int { return len(c.active) }
+
+// Step handles a *acceptor.Promise, *acceptor.Accepted or *acceptor.Nack.
+// Replies to abandoned attempts are ignored. It returns false for any other
+// message.
+func (c *Core) Step(msg any) bool {
+	switch m := msg.(type) {
+	case *acceptor.Promise:
+		if a := c.current(m.Instance, m.Ballot, preparing); a != nil {
+			c.promise(a, m)
+		}
+	case *acceptor.Accepted:
+		if a := c.current(m.Instance, m.Ballot, accepting); a != nil {
+			c.accepted(a, m.From)
+		}
+	case *acceptor.Nack:
+		c.round = max(c.round, m.Promised.Round)
+		if a := c.current(m.Instance, m.Ballot, preparing, accepting); a != nil {
+			c.nack(a, m)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// Tick advances time by one tick: attempts that waited too long are retried,
+// and backoffs run down. Instances are visited in order so that a seeded run
+// replays exactly.
+func (c *Core) Tick() {
+	for _, inst := range slices.Sorted(maps.Keys(c.active)) {
+		a := c.active[inst]
+		switch a.phase {
+		case backingOff:
+			if a.ticks--; a.ticks <= 0 {
+				c.start(a)
+			}
+		default:
+			if a.ticks++; a.ticks >= c.cfg.AttemptTicks {
+				c.retry(a, ErrTimeout)
+			}
+		}
+	}
+}
+
+// Ready returns and clears what the shell must send and report.
+func (c *Core) Ready() Ready {
+	r := c.ready
+	c.ready = Ready{}
+	return r
+}
+
+// current returns the attempt for instance if it is at ballot b in one of
+// the phases, or nil.
+func (c *Core) current(instance uint64, b acceptor.Ballot, phases ...phase) *attempt {
+	a := c.active[instance]
+	if a == nil || a.ballot != b || !slices.Contains(phases, a.phase) {
+		return nil
+	}
+	return a
+}
+
+// start begins phase 1 at a ballot above every round seen so far.
+func (c *Core) start(a *attempt) {
+	a.n++
+	a.ballot = acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
+	c.round = a.ballot.Round
+	a.phase, a.ticks = preparing, 0
+	a.votes = map[remote.NodeID]bool{}
+	a.adopted, a.hasValue, a.value = acceptor.Ballot{}, false, nil
+	c.broadcast(c.cfg.Acceptors, &acceptor.Prepare{Instance: a.req.Instance, Ballot: a.ballot})
+}
+
+func (c *Core) promise(a *attempt, m *acceptor.Promise) {
+	if !c.isAcceptor(m.From) || a.votes[m.From] {
+		return
+	}
+	a.votes[m.From] = true
+	// P2c: the value of phase 2 must be the one accepted at the highest
+	// ballot among a majority's promises, if any accepted one.
+	if m.HasValue && (!a.hasValue || a.adopted.Less(m.Accepted)) {
+		a.adopted, a.hasValue, a.value = m.Accepted, true, m.Value
+	}
+	if len(a.votes) < c.quorum {
+		return
+	}
+	if !a.hasValue {
+		a.value = a.req.Value
+	}
+	a.phase, a.ticks = accepting, 0
+	a.votes = map[remote.NodeID]bool{}
+	c.broadcast(c.cfg.Acceptors, &acceptor.Accept{Instance: a.req.Instance, Ballot: a.ballot, Value: a.value})
+}
+
+func (c *Core) accepted(a *attempt, from remote.NodeID) {
+	if !c.isAcceptor(from) || a.votes[from] {
+		return
+	}
+	a.votes[from] = true
+	if len(a.votes) < c.quorum {
+		return
+	}
+	inst := a.req.Instance
+	c.broadcast(c.cfg.Learners, &learner.Decide{Instance: inst, Value: a.value, From: c.cfg.Self})
+	c.finish(a, a.value, nil)
+}
+
+func (c *Core) nack(a *attempt, m *acceptor.Nack) {
+	switch m.Reason {
+	case acceptor.NackPruned:
+		c.finish(a, nil, ErrPruned)
+	case acceptor.NackPromised:
+		c.retry(a, fmt.Errorf("%w: node %d promised %v", ErrPreempted, m.From, m.Promised))
+	default:
+		// A storage failure is a missing vote: the attempt may still reach a
+		// majority elsewhere, or time out.
+	}
+}
+
+// retry abandons the current attempt and backs off, or gives up.
+func (c *Core) retry(a *attempt, why error) {
+	a.lastErr = why
+	if c.cfg.MaxAttempts > 0 && a.n >= c.cfg.MaxAttempts {
+		c.finish(a, nil, fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, a.n, why))
+		return
+	}
+	window := c.cfg.BackoffTicks << min(a.n-1, 16)
+	window = min(window, c.cfg.MaxBackoffTicks)
+	a.phase, a.ticks = backingOff, 1+c.rng.IntN(window)
+}
+
+func (c *Core) finish(a *attempt, value []byte, err error) {
+	delete(c.active, a.req.Instance)
+	c.ready.Outcomes = append(c.ready.Outcomes, Outcome{
+		ID: a.req.ID, Instance: a.req.Instance, Value: value, Err: err, Attempts: a.n,
+	})
+}
+
+func (c *Core) broadcast(to []remote.NodeID, msg any) {
+	for _, id := range to {
+		c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: id, Msg: msg})
+	}
+}
+
+func (c *Core) isAcceptor(id remote.NodeID) bool { return slices.Contains(c.cfg.Acceptors, id) }
+
+// Adopted reports whether an outcome's value is not the one requested.
+func (o Outcome) Adopted(requested []byte) bool {
+	return o.Err == nil && !bytes.Equal(o.Value, requested)
+}
