@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/synod/synod/internal/groupcommit"
 	"github.com/synod/synod/remote"
 )
 
@@ -30,18 +31,20 @@ func Props(cfg ActorConfig) *actor.Props {
 	})
 }
 
-// shell is the actor around Core: it loads, feeds messages in, persists,
-// and only then replies.
+// shell is the actor around Core: it loads, feeds messages in, and hands
+// each step's records to a group committer, which replies only once they
+// are durable.
 type shell struct {
-	cfg  ActorConfig
-	core *Core
-	log  zerolog.Logger
+	cfg    ActorConfig
+	core   *Core
+	writer *groupcommit.Committer[Record]
+	log    zerolog.Logger
 }
 
 // StateQuery asks a local acceptor actor for its state of Instance. It
 // carries its own reply channel (buffered by the caller), because
 // protoactor futures are racy in the pinned version. Never sent over the
-// network.
+// network. The state may include writes not yet durable.
 type StateQuery struct {
 	Instance uint64
 	Reply    chan<- State
@@ -57,7 +60,14 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(fmt.Errorf("acceptor: reload state: %w", err))
 		}
 		s.core = NewCore(s.cfg.Self, snap)
+		s.writer = groupcommit.Start(s.cfg.Store.Save)
 		s.log.Debug().Str("event", "acceptor_loaded").Int("instances", len(snap.Records)).Uint64("floor", snap.Floor).Send()
+	case *actor.Stopping, *actor.Restarting:
+		// Wait for writes in flight: the next incarnation reloads from the
+		// store, and must not miss a promise this one is about to send.
+		if s.writer != nil {
+			s.writer.Stop()
+		}
 	case *Prepare:
 		s.step(ctx, m, m.Instance, m.Ballot)
 	case *Accept:
@@ -67,21 +77,31 @@ func (s *shell) Receive(ctx actor.Context) {
 	}
 }
 
-// step runs the core, makes its output durable, then replies. The reply
-// goes to the sender: a proposer that used ctx.Request, locally or across
-// the network.
+// step runs the core and replies to the sender (a proposer that used
+// ctx.Request, locally or across the network). A reply that follows a state
+// change is sent by the committer, after the change is durable.
 func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
 	out, _ := s.core.Step(msg)
-	reply := out.Reply
-	if len(out.Persist) > 0 {
-		if err := s.cfg.Store.Save(out.Persist); err != nil {
+	to := ctx.Sender()
+	if out.Reply == nil || to == nil {
+		return
+	}
+	if len(out.Persist) == 0 {
+		ctx.Send(to, out.Reply)
+		return
+	}
+	// Built now, on the actor's goroutine, because the core is not safe to
+	// read from the committer's.
+	refusal := s.core.StorageFailed(instance, b)
+	root := ctx.ActorSystem().Root
+	s.writer.Submit(out.Persist, func(err error) {
+		if err != nil {
 			// The core's memory is now ahead of the disk, which is safe: it
 			// only refuses more. Nothing unsaved is ever acknowledged.
 			s.log.Error().Str("event", "persist_failed").Uint64("instance", instance).Err(err).Send()
-			reply = s.core.StorageFailed(instance, b)
+			root.Send(to, refusal)
+			return
 		}
-	}
-	if reply != nil && ctx.Sender() != nil {
-		ctx.Respond(reply)
-	}
+		root.Send(to, out.Reply)
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/synod/synod/internal/groupcommit"
 	"github.com/synod/synod/internal/ticker"
 	"github.com/synod/synod/remote"
 )
@@ -71,6 +72,7 @@ type shell struct {
 	rng    *mrand.Rand
 	core   *Core
 	ticker *ticker.Ticker
+	writer *groupcommit.Committer[Decision]
 	log    zerolog.Logger
 }
 
@@ -86,9 +88,13 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(err)
 		}
 		s.core = core
+		s.writer = groupcommit.Start(s.cfg.Store.Save)
 		s.ticker = ticker.Start(ctx.ActorSystem(), ctx.Self(), s.cfg.Tick)
 	case *actor.Stopping, *actor.Restarting:
 		s.ticker.Stop()
+		if s.writer != nil {
+			s.writer.Stop()
+		}
 	case *ticker.Tick:
 		s.apply(ctx, s.core.Tick())
 	case *LatestQuery:
@@ -103,13 +109,22 @@ func (s *shell) Receive(ctx actor.Context) {
 	}
 }
 
-// apply does what the core asked, in order: persist, prune, send, publish.
+// apply does what the core asked: persist (group-committed), prune, send,
+// and publish each decision once it is durable here.
 func (s *shell) apply(ctx actor.Context, out Output) {
 	if len(out.Persist) > 0 {
-		if err := s.cfg.Store.Save(out.Persist); err != nil {
-			// Restarting reloads what is durable; catch-up refetches the rest.
-			panic(fmt.Errorf("learner: persist %d decisions: %w", len(out.Persist), err))
-		}
+		learned := out.Learned
+		s.writer.Submit(out.Persist, func(err error) {
+			if err != nil {
+				// The decisions stay in memory; after a restart, catch-up
+				// fetches them again from peers.
+				s.log.Error().Str("event", "persist_failed").Int("decisions", len(learned)).Err(err).Send()
+				return
+			}
+			if s.cfg.Feed != nil {
+				s.cfg.Feed.Publish(learned...)
+			}
+		})
 	}
 	if out.Prune > 0 {
 		if err := s.cfg.Store.Prune(out.Prune); err != nil {
@@ -122,8 +137,5 @@ func (s *shell) apply(ctx actor.Context, out Output) {
 	}
 	for _, env := range out.Send {
 		ctx.Send(s.cfg.Peers.PID(env.To, ActorName), env.Msg)
-	}
-	if s.cfg.Feed != nil {
-		s.cfg.Feed.Publish(out.Learned...)
 	}
 }

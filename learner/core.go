@@ -156,10 +156,13 @@ func (c *Core) advance() {
 		}
 		c.prefix++
 	}
-	if c.prefix+1 <= uint64(c.cfg.Retention) {
+	// Prune in steps of an eighth of the retention, not on every decision:
+	// each prune costs the store a write.
+	keep := uint64(c.cfg.Retention)
+	if c.prefix+1 <= keep+keep/8 {
 		return
 	}
-	if floor := c.prefix + 1 - uint64(c.cfg.Retention); floor > c.floor {
+	if floor := c.prefix + 1 - keep; floor > c.floor+keep/8 {
 		c.floor = floor
 		for inst := range c.decided {
 			if inst < floor {
