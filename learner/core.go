@@ -2,7 +2,6 @@ package learner
 
 import (
 	"bytes"
-	"maps"
 	"math/rand/v2"
 	"slices"
 
@@ -202,6 +201,3 @@ func (c *Core) drain() Output {
 	c.out = Output{}
 	return o
 }
-
-// decidedInstances lists held instances in order, for tests.
-func (c *Core) decidedInstances() []uint64 { return slices.Sorted(maps.Keys(c.decided)) }
