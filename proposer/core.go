@@ -1,7 +1,6 @@
 package proposer
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -247,8 +246,3 @@ func (c *Core) broadcast(to []remote.NodeID, msg any) {
 }
 
 func (c *Core) isAcceptor(id remote.NodeID) bool { return slices.Contains(c.cfg.Acceptors, id) }
-
-// Adopted reports whether an outcome's value is not the one requested.
-func (o Outcome) Adopted(requested []byte) bool {
-	return o.Err == nil && !bytes.Equal(o.Value, requested)
-}
