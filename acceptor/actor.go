@@ -2,6 +2,7 @@ package acceptor
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -18,7 +19,10 @@ const ActorName = "synod/acceptor"
 type ActorConfig struct {
 	Self  remote.NodeID
 	Store Store
-	Log   zerolog.Logger
+	// LeaseDuration turns leases on when above zero (see lease.go). Each
+	// incarnation of the actor starts with a quiet period this long.
+	LeaseDuration time.Duration
+	Log           zerolog.Logger
 }
 
 // Props returns the props of an acceptor actor. Each incarnation of the
@@ -36,6 +40,7 @@ func Props(cfg ActorConfig) *actor.Props {
 // are durable.
 type shell struct {
 	cfg    ActorConfig
+	start  time.Time // the origin of the core's monotonic clock
 	core   *Core
 	writer *groupcommit.Committer[Record]
 	log    zerolog.Logger
@@ -60,6 +65,10 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(fmt.Errorf("acceptor: reload state: %w", err))
 		}
 		s.core = NewCore(s.cfg.Self, snap)
+		s.start = time.Now()
+		if s.cfg.LeaseDuration > 0 {
+			s.core.EnableLeases(s.cfg.LeaseDuration, 0)
+		}
 		s.writer = groupcommit.Start(s.cfg.Store.Save)
 		s.log.Debug().Str("event", "acceptor_loaded").Int("instances", len(snap.Records)).Uint64("floor", snap.Floor).Send()
 	case *actor.Stopping, *actor.Restarting:
@@ -72,6 +81,8 @@ func (s *shell) Receive(ctx actor.Context) {
 		s.step(ctx, m, m.Instance, m.Ballot)
 	case *Accept:
 		s.step(ctx, m, m.Instance, m.Ballot)
+	case *Heartbeat, *ConfirmRequest:
+		s.step(ctx, m, 0, Ballot{})
 	case *StateQuery:
 		m.Reply <- s.core.State(m.Instance)
 	}
@@ -81,6 +92,8 @@ func (s *shell) Receive(ctx actor.Context) {
 // ctx.Request, locally or across the network). A reply that follows a state
 // change is sent by the committer, after the change is durable.
 func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
+	// time.Since reads the monotonic clock, which wall-clock steps do not move.
+	s.core.Advance(time.Since(s.start))
 	out, _ := s.core.Step(msg)
 	to := ctx.Sender()
 	if out.Reply == nil || to == nil {

@@ -1,6 +1,10 @@
 package acceptor
 
-import "github.com/synod/synod/remote"
+import (
+	"time"
+
+	"github.com/synod/synod/remote"
+)
 
 // Core is the acceptor's state machine (Paxos Made Simple, §2.2, P1a and
 // P2c as an acceptor enforces them). It does no I/O: each step returns the
@@ -9,9 +13,16 @@ import "github.com/synod/synod/remote"
 //
 // A Core is not safe for concurrent use; exactly one owner drives it.
 type Core struct {
-	self   remote.NodeID
-	floor  uint64
-	states map[uint64]State
+	self        remote.NodeID
+	floor       uint64
+	states      map[uint64]State
+	maxInstance uint64
+
+	// Leases; all zero while leases are off. See lease.go.
+	leaseDuration time.Duration
+	now           time.Duration
+	quietUntil    time.Duration
+	lease         lease
 }
 
 // Output is the result of one step. Persist must be saved (Store.Save,
@@ -28,19 +39,25 @@ func NewCore(self remote.NodeID, snap Snapshot) *Core {
 	for _, r := range snap.Records {
 		if r.Instance >= snap.Floor {
 			c.states[r.Instance] = r.State
+			c.maxInstance = max(c.maxInstance, r.Instance)
 		}
 	}
 	return c
 }
 
-// Step handles a *Prepare or *Accept. Any other message yields no output
-// and ok=false.
+// Step handles a *Prepare or *Accept, whose replies may need persisting
+// first, and a *Heartbeat or *ConfirmRequest, whose replies never do. Any
+// other message yields no output and ok=false.
 func (c *Core) Step(msg any) (out Output, ok bool) {
 	switch m := msg.(type) {
 	case *Prepare:
 		return c.Prepare(m), true
 	case *Accept:
 		return c.Accept(m), true
+	case *Heartbeat:
+		return Output{Reply: c.Heartbeat(m)}, true
+	case *ConfirmRequest:
+		return Output{Reply: c.Confirm(m)}, true
 	}
 	return Output{}, false
 }
@@ -52,12 +69,16 @@ func (c *Core) Prepare(m *Prepare) Output {
 	if m.Instance < c.floor {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
 	}
+	if n := c.refuseForLease(m.Instance, m.Ballot); n != nil {
+		return Output{Reply: n}
+	}
 	s := c.states[m.Instance]
 	if m.Ballot.Less(s.Promised) {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
 	}
 	s.Promised = m.Ballot
 	c.states[m.Instance] = s
+	c.maxInstance = max(c.maxInstance, m.Instance)
 	return Output{
 		Persist: []Record{{Instance: m.Instance, State: s}},
 		Reply: &Promise{
@@ -76,10 +97,16 @@ func (c *Core) Accept(m *Accept) Output {
 	if m.Instance < c.floor {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
 	}
+	// Refused under a lease too: an Accept needs no Prepare, so checking
+	// Prepare alone would let a rival in.
+	if n := c.refuseForLease(m.Instance, m.Ballot); n != nil {
+		return Output{Reply: n}
+	}
 	s := c.states[m.Instance]
 	if m.Ballot.Less(s.Promised) {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
 	}
+	c.maxInstance = max(c.maxInstance, m.Instance)
 	s.Promised = m.Ballot
 	s.Accepted = m.Ballot
 	s.HasValue = true

@@ -55,6 +55,13 @@ const (
 	NackPruned
 	// NackStorage: the acceptor could not persist and so will not vote.
 	NackStorage
+	// NackLease: another node (LeaseHolder, leader of LeaseTerm) holds a
+	// lease here; instances above LeaseTerm are closed to everyone else
+	// until it lapses. A candidate should back off: a leader is alive.
+	NackLease
+	// NackQuiet: the acceptor restarted less than a lease duration ago and
+	// may have forgotten a lease it granted; it votes again after that.
+	NackQuiet
 )
 
 func (r NackReason) String() string {
@@ -65,6 +72,10 @@ func (r NackReason) String() string {
 		return "pruned"
 	case NackStorage:
 		return "storage-failure"
+	case NackLease:
+		return "lease-held"
+	case NackQuiet:
+		return "restart-quiet-period"
 	}
 	return "unknown"
 }
@@ -80,6 +91,10 @@ type Nack struct {
 	Promised Ballot
 	// Floor is the acceptor's retention floor: instances below it are pruned.
 	Floor uint64
+	// LeaseHolder and LeaseTerm name the leader whose lease caused a
+	// NackLease; zero otherwise.
+	LeaseHolder remote.NodeID
+	LeaseTerm   uint64
 }
 
 func init() {

@@ -86,4 +86,23 @@ var (
 	ErrTimeout = errors.New("proposer: no majority within the attempt timeout")
 	// ErrPreempted: an acceptor had promised a higher ballot.
 	ErrPreempted = errors.New("proposer: preempted by a higher ballot")
+	// ErrLeaseHeld: an acceptor refused because a leader holds a lease
+	// there. The Outcome's error is a *LeaseError that wraps it.
+	ErrLeaseHeld = errors.New("proposer: a leader holds a lease")
 )
+
+// LeaseError reports the lease that refused a proposal: Holder leads Term
+// and its lease still runs at acceptor From. A candidate that gets it
+// should back off, since a leader is alive.
+type LeaseError struct {
+	Holder remote.NodeID
+	Term   uint64
+	From   remote.NodeID
+}
+
+func (e *LeaseError) Error() string {
+	return fmt.Sprintf("proposer: node %d leads term %d and holds a lease at node %d", e.Holder, e.Term, e.From)
+}
+
+// Unwrap makes errors.Is(err, ErrLeaseHeld) true.
+func (e *LeaseError) Unwrap() error { return ErrLeaseHeld }

@@ -214,6 +214,12 @@ func (c *Core) nack(a *attempt, m *acceptor.Nack) {
 		c.finish(a, nil, ErrPruned)
 	case acceptor.NackPromised:
 		c.retry(a, fmt.Errorf("%w: node %d promised %v", ErrPreempted, m.From, m.Promised))
+	case acceptor.NackLease:
+		// A live leader's lease: retrying cannot succeed before it lapses,
+		// and the caller (a candidate) must hear of it to back off.
+		c.finish(a, nil, &LeaseError{Holder: m.LeaseHolder, Term: m.LeaseTerm, From: m.From})
+	case acceptor.NackQuiet:
+		c.retry(a, fmt.Errorf("proposer: node %d is in its restart quiet period", m.From))
 	default:
 		// A storage failure is a missing vote: the attempt may still reach a
 		// majority elsewhere, or time out.

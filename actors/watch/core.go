@@ -1,0 +1,351 @@
+package watch
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/proposer"
+	"github.com/synod/synod/remote"
+)
+
+// Event is a change of what this node knows about leadership. Leading is
+// true while this node may act as leader: with leases, while its lease
+// runs; without, while it is the decided leader and has heard from a
+// majority within an election timeout. Term is the fencing token.
+type Event struct {
+	Term    uint64
+	Leader  Leader // zero when there is no known leader
+	Leading bool
+	Reason  string // why it changed: elected, lease_expired, deposed, resigned, stepped_down
+}
+
+// Campaign asks the proposer to propose Value for Instance.
+type Campaign struct {
+	Instance uint64
+	Value    []byte
+}
+
+// Ready is what the shell must do after a call: send Messages (Heartbeats
+// to each member's leader-watch, which hands them on to its acceptor;
+// ConfirmRequests to acceptors), start Campaign, publish Events in order,
+// answer Confirms, and tell the learner to catch up to Observe (if above 0).
+type Ready struct {
+	Messages []remote.Envelope
+	Campaign *Campaign
+	Events   []Event
+	Confirms []ConfirmResult
+	Observe  uint64
+}
+
+type role uint8
+
+const (
+	follower role = iota
+	leader
+)
+
+// Core is the leader-watch state machine. Every method takes the node's
+// monotonic time, which must never go backwards.
+//
+// A Core is not safe for concurrent use; exactly one owner drives it.
+type Core struct {
+	cfg    Config
+	rng    *rand.Rand
+	quorum int
+	now    time.Duration
+
+	term       uint64 // highest decided term known
+	leader     Leader // its value
+	latestSeen uint64 // highest term heard of, decided somewhere
+	role       role
+	leading    bool // as last reported in an Event
+
+	// follower
+	deadline    time.Duration // stand for election at this time
+	campaigning bool
+
+	// leader
+	elected    time.Duration
+	seq        uint64
+	sent       map[uint64]time.Duration // heartbeat seq → send time
+	acks       map[uint64]map[remote.NodeID]bool
+	leaseUntil time.Duration
+	lastQuorum time.Duration // send time of the newest majority-acked heartbeat
+	nextBeat   time.Duration
+	lastAck    map[remote.NodeID]time.Duration
+
+	confirm confirmState
+	ready   Ready
+}
+
+// NewCore starts a follower that knows latest, the highest decided term it
+// has stored (0 if none) and its value. A node that finds itself named in
+// latest with an earlier incarnation knows that leader died with its old
+// process, and stands at once.
+func NewCore(cfg Config, rng *rand.Rand, now time.Duration, latest uint64, value []byte) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, rng: rng, quorum: len(cfg.Members)/2 + 1, now: now}
+	c.resetTimer()
+	if latest > 0 {
+		l, _ := DecodeLeader(value) // an undecodable value names no one
+		c.term, c.leader, c.latestSeen = latest, l, latest
+		if l.Node == cfg.Self && l.Incarnation != cfg.Incarnation {
+			c.deadline = now
+		}
+	}
+	return c, nil
+}
+
+// Term returns the highest decided term known and its leader.
+func (c *Core) Term() (uint64, Leader) { return c.term, c.leader }
+
+// Leading reports whether this node may act as leader at now.
+func (c *Core) Leading(now time.Duration) bool {
+	if c.role != leader {
+		return false
+	}
+	if c.cfg.LeaseDuration > 0 {
+		return now < c.leaseUntil
+	}
+	return now-max(c.lastQuorum, c.elected) < c.cfg.ElectionTimeout && c.lastQuorum > 0
+}
+
+// LeaseUntil returns the end of this node's lease on its own clock, or 0.
+func (c *Core) LeaseUntil() time.Duration {
+	if c.role != leader {
+		return 0
+	}
+	return c.leaseUntil
+}
+
+// Ready returns and clears what the shell must do.
+func (c *Core) Ready() Ready {
+	r := c.ready
+	c.ready = Ready{}
+	return r
+}
+
+// Decided tells the core that value was decided for term.
+func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
+	c.advance(now)
+	c.latestSeen = max(c.latestSeen, term)
+	if term <= c.term {
+		return
+	}
+	l, _ := DecodeLeader(value)
+	wasLeader := c.role == leader
+	c.term, c.leader, c.campaigning = term, l, false
+	if c.isSelf(l) {
+		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum = leader, now, 0, 0, 0
+		c.sent, c.acks, c.lastAck = map[uint64]time.Duration{}, map[uint64]map[remote.NodeID]bool{}, map[remote.NodeID]time.Duration{}
+		c.heartbeat()
+		c.report("elected")
+		return
+	}
+	c.role = follower
+	c.resetTimer() // a new leader: give it a full timeout to be heard
+	reason := "elected"
+	if wasLeader {
+		reason = "deposed"
+		c.confirmFailAll(ErrNotLeader)
+	}
+	c.report(reason)
+}
+
+// Tick advances time: the leader heartbeats and checks its lease, a
+// follower stands when its timer runs out.
+func (c *Core) Tick(now time.Duration) {
+	c.advance(now)
+	c.confirmTick()
+	if c.role == leader {
+		if now >= c.nextBeat {
+			c.heartbeat()
+		}
+		c.report("")
+		return
+	}
+	if c.term < c.latestSeen {
+		c.ready.Observe = c.latestSeen // catch up before standing
+		return
+	}
+	if now >= c.deadline && !c.campaigning {
+		c.campaigning = true
+		c.resetTimer()
+		c.ready.Campaign = &Campaign{Instance: c.term + 1, Value: Leader{Node: c.cfg.Self, Incarnation: c.cfg.Incarnation}.Encode()}
+	}
+}
+
+// Step handles a Heartbeat (as a follower hears it), a HeartbeatAck or a
+// ConfirmReply. It returns false for any other message.
+func (c *Core) Step(now time.Duration, msg any) bool {
+	c.advance(now)
+	switch m := msg.(type) {
+	case *acceptor.Heartbeat:
+		c.heard(m)
+	case *acceptor.HeartbeatAck:
+		c.acked(m)
+	case *acceptor.ConfirmReply:
+		c.confirmReply(m)
+	default:
+		return false
+	}
+	return true
+}
+
+// CampaignDone reports the outcome of the last Campaign. On success the
+// decision also arrives through Decided; a failure because a leader holds
+// a lease makes the follower treat that leader as heard from.
+func (c *Core) CampaignDone(now time.Duration, o proposer.Outcome) {
+	c.advance(now)
+	c.campaigning = false
+	if o.Err == nil {
+		c.Decided(now, o.Instance, o.Value)
+		return
+	}
+	var le *proposer.LeaseError
+	if errors.As(o.Err, &le) {
+		c.latestSeen = max(c.latestSeen, le.Term)
+		c.resetTimer()
+	}
+}
+
+// PeerDown tells the core the transport lost its connection to peer.
+// Without leases, losing the leader's connection is reason to stand at
+// once, after a short random backoff to avoid duelling candidates.
+func (c *Core) PeerDown(now time.Duration, peer remote.NodeID) {
+	c.advance(now)
+	if c.cfg.LeaseDuration == 0 && c.role == follower && peer == c.leader.Node {
+		c.deadline = now + c.jitter(c.cfg.ElectionBackoff/4)
+	}
+}
+
+// Resign stops leading at once and proposes target (or, if 0, the
+// follower with the freshest acknowledgements) as leader of term+1. The
+// shell must have stopped the Lead callback first.
+func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
+	c.advance(now)
+	if c.role != leader {
+		return false
+	}
+	if target == 0 {
+		target = c.freshestFollower()
+	}
+	c.role = follower
+	c.resetTimer()
+	c.confirmFailAll(ErrNotLeader)
+	c.report("resigned")
+	if target == 0 || target == c.cfg.Self {
+		return true
+	}
+	c.campaigning = true
+	c.ready.Campaign = &Campaign{Instance: c.term + 1, Value: Leader{Node: target}.Encode()}
+	return true
+}
+
+func (c *Core) heard(m *acceptor.Heartbeat) {
+	c.latestSeen = max(c.latestSeen, m.Term)
+	if m.Term < c.term || (c.role == leader && m.Term == c.term) {
+		return // a stale leader, or our own heartbeat coming home
+	}
+	c.resetTimer()
+}
+
+func (c *Core) acked(m *acceptor.HeartbeatAck) {
+	if c.role != leader || m.Term != c.term || !m.Granted {
+		return
+	}
+	sent, ok := c.sent[m.Seq]
+	if !ok {
+		return // too old to matter
+	}
+	c.lastAck[m.From] = c.now
+	votes := c.acks[m.Seq]
+	votes[m.From] = true
+	if len(votes) < c.quorum {
+		return
+	}
+	c.lastQuorum = max(c.lastQuorum, sent)
+	if c.cfg.LeaseDuration > 0 {
+		c.leaseUntil = max(c.leaseUntil, sent+c.cfg.leaderLease())
+	}
+	for seq := range c.sent {
+		if seq <= m.Seq {
+			delete(c.sent, seq)
+			delete(c.acks, seq)
+		}
+	}
+	c.report("")
+}
+
+func (c *Core) heartbeat() {
+	c.seq++
+	c.sent[c.seq] = c.now
+	c.acks[c.seq] = map[remote.NodeID]bool{}
+	c.nextBeat = c.now + c.cfg.HeartbeatInterval
+	hb := &acceptor.Heartbeat{Term: c.term, Leader: c.cfg.Self, Incarnation: c.cfg.Incarnation, Seq: c.seq}
+	for _, id := range c.cfg.Members {
+		c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: id, Msg: hb})
+	}
+}
+
+// report emits an Event when Leading changed, or when reason says the
+// term or leader did. A leader whose lease lapsed (or that lost touch with
+// a majority, without leases) steps down here.
+func (c *Core) report(reason string) {
+	if c.role == leader && !c.Leading(c.now) && c.mustStepDown() {
+		c.role = follower
+		c.resetTimer()
+		c.confirmFailAll(ErrNotLeader)
+		reason = "lease_expired"
+		if c.cfg.LeaseDuration == 0 {
+			reason = "stepped_down"
+		}
+	}
+	leading := c.Leading(c.now)
+	if reason == "" && leading == c.leading {
+		return
+	}
+	c.leading = leading
+	c.ready.Events = append(c.ready.Events, Event{Term: c.term, Leader: c.leader, Leading: leading, Reason: reason})
+}
+
+// mustStepDown: a leader that had a lease and lost it steps down; one that
+// never got one gives up after an election timeout.
+func (c *Core) mustStepDown() bool {
+	if c.lastQuorum > 0 || c.leaseUntil > 0 {
+		return true
+	}
+	return c.now-c.elected >= c.cfg.ElectionTimeout
+}
+
+func (c *Core) freshestFollower() remote.NodeID {
+	var best remote.NodeID
+	var at time.Duration
+	for id, t := range c.lastAck {
+		if id != c.cfg.Self && (best == 0 || t > at || (t == at && id < best)) {
+			best, at = id, t
+		}
+	}
+	return best
+}
+
+func (c *Core) isSelf(l Leader) bool {
+	return l.Node == c.cfg.Self && (l.Incarnation == c.cfg.Incarnation || l.Incarnation == 0)
+}
+
+func (c *Core) resetTimer() {
+	c.deadline = c.now + c.cfg.ElectionTimeout + c.jitter(c.cfg.ElectionBackoff)
+}
+
+func (c *Core) jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(c.rng.Int64N(int64(d) + 1))
+}
+
+func (c *Core) advance(now time.Duration) { c.now = max(c.now, now) }

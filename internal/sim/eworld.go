@@ -1,0 +1,235 @@
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/learner"
+	"github.com/synod/synod/proposer"
+	"github.com/synod/synod/remote"
+)
+
+// ElectionOptions define one schedule of the leader-election simulation.
+// Unlike Run's untimed schedules, this one is a discrete-event simulation
+// in true time: each node's clock runs at its own rate within the drift
+// bound, and every packet has a delay, so leases can be checked.
+type ElectionOptions struct {
+	Seed  uint64
+	Nodes int
+	// Leases off is the fast-failover preset.
+	Leases bool
+	// Chaos is how much simulated time faults are injected for.
+	Chaos time.Duration
+	// Liveness bounds how long after healing a leader must appear.
+	Liveness time.Duration
+	Trace    func(string)
+}
+
+// ElectionResult summarizes one schedule.
+type ElectionResult struct {
+	Events       int
+	Terms        int // leadership terms decided
+	LeaseGrants  int // times a node started leading
+	Confirms     int // quorum confirmations that succeeded
+	Faults       int
+	SimulatedFor time.Duration
+	Violation    error
+}
+
+const tick = 10 * time.Millisecond
+
+// enode is one simulated process in the election world.
+type enode struct {
+	id          remote.NodeID
+	up          bool
+	pausedUntil time.Duration
+	rate        float64 // local clock seconds per true second
+	offset      time.Duration
+	incarnation uint64
+	accStore    *acceptor.MemoryStore
+	lrnStore    *learner.MemoryStore
+	acc         *acceptor.Core
+	lrn         *learner.Core
+	prop        *proposer.Core
+	watch       *watch.Core
+	campaignID  uint64
+	confirmAt   map[uint64]uint64 // confirm id → chosen frontier when asked
+	lastTerm    uint64
+}
+
+func (n *enode) local(t time.Duration) time.Duration {
+	return n.offset + time.Duration(float64(t)*n.rate)
+}
+
+type event struct {
+	at   time.Duration
+	seq  uint64
+	node remote.NodeID // tick or wake target
+	pkt  *packet
+	kind eventKind
+}
+
+type eventKind uint8
+
+const (
+	evDeliver eventKind = iota
+	evTick
+	evChaos
+)
+
+type eventQueue []*event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+type eworld struct {
+	opt        ElectionOptions
+	rng        *rand.Rand
+	nodes      []*enode
+	ids        []remote.NodeID
+	queue      eventQueue
+	seq        uint64
+	now        time.Duration
+	cut        map[[2]remote.NodeID]bool
+	loss, dup  float64
+	truth      *truth
+	ledTerms   uint64 // highest term any node has led
+	lastLeader map[uint64]remote.NodeID
+	nextReq    uint64
+	res        ElectionResult
+	wcfg       func(id remote.NodeID, inc uint64) watch.Config
+}
+
+func newEWorld(opt ElectionOptions) *eworld {
+	w := &eworld{
+		opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0xe1ec7)),
+		cut: map[[2]remote.NodeID]bool{}, truth: newTruth(opt.Nodes),
+	}
+	w.loss, w.dup = w.rng.Float64()*0.2, w.rng.Float64()*0.1
+	for i := 1; i <= opt.Nodes; i++ {
+		w.ids = append(w.ids, remote.NodeID(i))
+	}
+	// Half the schedules allow 10% clock drift rather than the default 1%:
+	// the leader's drift margin widens to match, and so does any overlap a
+	// wrong margin would let through, which makes it findable.
+	driftBound := 0.01
+	if w.rng.IntN(2) == 0 {
+		driftBound = 0.1
+	}
+	w.wcfg = func(id remote.NodeID, inc uint64) watch.Config {
+		c := watch.DefaultConfig(id, inc, w.ids)
+		c.MaxClockDrift = driftBound
+		if !opt.Leases {
+			c.LeaseDuration = 0
+		}
+		return c
+	}
+	drift := w.wcfg(1, 1).MaxClockDrift * 0.99
+	for _, id := range w.ids {
+		n := &enode{
+			id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore(),
+			rate:   1 + drift*(2*w.rng.Float64()-1),
+			offset: time.Duration(w.rng.Int64N(int64(time.Hour))),
+		}
+		w.nodes = append(w.nodes, n)
+		w.boot(n)
+	}
+	return w
+}
+
+func (w *eworld) node(id remote.NodeID) *enode { return w.nodes[id-1] }
+
+// boot starts a process: fresh incarnation, cores rebuilt from the stores.
+func (w *eworld) boot(n *enode) {
+	n.accStore.Reopen()
+	n.lrnStore.Reopen()
+	local := n.local(w.now)
+	snap, err := n.accStore.Load()
+	must(err)
+	n.acc = acceptor.NewCore(n.id, snap)
+	lcfg := w.wcfg(n.id, 1)
+	if lcfg.LeaseDuration > 0 {
+		n.acc.EnableLeases(lcfg.LeaseDuration, local)
+	}
+	lsnap, err := n.lrnStore.Load()
+	must(err)
+	n.lrn, err = learner.NewCore(learner.DefaultConfig(n.id, w.others(n.id)), lsnap, rand.New(rand.NewPCG(w.rng.Uint64(), 1)))
+	must(err)
+	n.prop, err = proposer.NewCore(proposer.DefaultConfig(n.id, w.ids), rand.New(rand.NewPCG(w.rng.Uint64(), 2)))
+	must(err)
+	n.incarnation = w.rng.Uint64() | 1
+	top := n.lrn.Latest()
+	n.watch, err = watch.NewCore(w.wcfg(n.id, n.incarnation), rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local, top.Instance, top.Value)
+	must(err)
+	n.up, n.pausedUntil, n.campaignID, n.lastTerm = true, 0, 0, top.Instance
+	n.confirmAt = map[uint64]uint64{}
+	w.schedule(&event{at: w.now + time.Duration(w.rng.Int64N(int64(tick))), node: n.id, kind: evTick})
+}
+
+func (w *eworld) crash(n *enode) {
+	n.up = false
+	n.acc, n.lrn, n.prop, n.watch = nil, nil, nil, nil
+	must(n.accStore.Close())
+	must(n.lrnStore.Close())
+}
+
+func (w *eworld) schedule(e *event) {
+	w.seq++
+	e.seq = w.seq
+	heap.Push(&w.queue, e)
+}
+
+func (w *eworld) others(id remote.NodeID) []remote.NodeID {
+	var out []remote.NodeID
+	for _, o := range w.ids {
+		if o != id {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (w *eworld) trace(format string, args ...any) {
+	if w.opt.Trace != nil {
+		w.opt.Trace(fmt.Sprintf("%10.3fms ", float64(w.now)/1e6) + fmt.Sprintf(format, args...))
+	}
+}
+
+// send puts a message on the wire with a random delay: mostly a LAN hop,
+// sometimes much longer, which reorders. Loss, duplication and cut links
+// apply at send time; a link cut later also loses what is in flight.
+func (w *eworld) send(from remote.NodeID, env remote.Envelope) {
+	if w.cut[link(from, env.To)] || (from != env.To && w.rng.Float64() < w.loss) {
+		return
+	}
+	typ, payload, err := remote.Marshal(env.Msg)
+	must(err)
+	copies := 1
+	if from != env.To && w.rng.Float64() < w.dup {
+		copies = 2
+	}
+	for range copies {
+		d := 200*time.Microsecond + time.Duration(w.rng.Int64N(int64(2*time.Millisecond)))
+		if w.rng.Float64() < 0.05 {
+			d += time.Duration(w.rng.Int64N(int64(60 * time.Millisecond)))
+		}
+		w.schedule(&event{at: w.now + d, kind: evDeliver, pkt: &packet{from: from, to: env.To, typ: typ, payload: payload}})
+	}
+}
