@@ -36,6 +36,11 @@ type ActorConfig struct {
 // must have room for one value. Never sent over the network.
 type LatestQuery struct{ Reply chan<- Decision }
 
+// Observe tells the local learner that Instance is decided somewhere (a
+// heartbeat or a Nack revealed it), so it catches up. Never sent over the
+// network.
+type Observe struct{ Instance uint64 }
+
 // DecidedQuery asks a local learner actor for the value of Instance.
 type DecidedQuery struct {
 	Instance uint64
@@ -97,6 +102,8 @@ func (s *shell) Receive(ctx actor.Context) {
 		}
 	case *ticker.Tick:
 		s.apply(ctx, s.core.Tick())
+	case *Observe:
+		s.core.Observe(m.Instance)
 	case *LatestQuery:
 		m.Reply <- s.core.Latest()
 	case *DecidedQuery:

@@ -33,8 +33,9 @@ type ActorConfig struct {
 
 // Propose asks the local proposer actor to propose Value for Instance. The
 // Outcome goes to Reply, which must have room for one value: the actor
-// never blocks on it. Propose is for local callers and never crosses the
-// network.
+// never blocks on it. With Reply nil, an actor that sent Propose with
+// ctx.Request gets the *Outcome as a message instead. Propose is for local
+// callers and never crosses the network.
 type Propose struct {
 	Instance uint64
 	Value    []byte
@@ -61,8 +62,14 @@ type shell struct {
 	core    *Core
 	ticker  *ticker.Ticker
 	nextID  uint64
-	waiting map[uint64]chan<- Outcome
+	waiting map[uint64]waiter
 	log     zerolog.Logger
+}
+
+// waiter is whoever asked: a channel, or an actor.
+type waiter struct {
+	reply chan<- Outcome
+	actor *actor.PID
 }
 
 func (s *shell) Receive(ctx actor.Context) {
@@ -72,13 +79,13 @@ func (s *shell) Receive(ctx actor.Context) {
 		if err != nil {
 			panic(err) // a bad Config is the caller's bug, caught before Spawn by Validate
 		}
-		s.core, s.waiting = core, map[uint64]chan<- Outcome{}
+		s.core, s.waiting = core, map[uint64]waiter{}
 		s.ticker = ticker.Start(ctx.ActorSystem(), ctx.Self(), s.cfg.Tick)
 	case *actor.Stopping, *actor.Restarting:
 		s.ticker.Stop()
 	case *Propose:
 		s.nextID++
-		s.waiting[s.nextID] = m.Reply
+		s.waiting[s.nextID] = waiter{reply: m.Reply, actor: ctx.Sender()}
 		s.core.Propose(Request{ID: s.nextID, Instance: m.Instance, Value: m.Value})
 		s.flush(ctx)
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
@@ -106,10 +113,16 @@ func (s *shell) flush(ctx actor.Context) {
 		if o.Err != nil {
 			s.log.Debug().Str("event", "proposal_failed").Uint64("instance", o.Instance).Int("attempts", o.Attempts).Err(o.Err).Send()
 		}
-		reply := s.waiting[o.ID]
+		w := s.waiting[o.ID]
 		delete(s.waiting, o.ID)
+		if w.reply == nil {
+			if w.actor != nil {
+				ctx.Send(w.actor, &o)
+			}
+			continue
+		}
 		select {
-		case reply <- o:
+		case w.reply <- o:
 		default:
 			s.log.Warn().Str("event", "outcome_dropped").Uint64("instance", o.Instance).Str("reason", "reply channel full").Send()
 		}

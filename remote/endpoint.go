@@ -39,6 +39,7 @@ type Endpoint struct {
 
 	total  counters
 	closed atomic.Bool
+	names  aliases
 }
 
 // NewEndpoint validates cfg, sets the actor system's address to
@@ -111,7 +112,7 @@ func (e *Endpoint) resolve(pid *actor.PID) (actor.Process, bool) {
 // the transport.
 func (e *Endpoint) PID(node NodeID, actorID string) *actor.PID {
 	if node == e.self {
-		return e.system.NewLocalPID(actorID)
+		return e.local(actorID)
 	}
 	if p, ok := e.peers[node]; ok {
 		return actor.NewPID(p.address, actorID)

@@ -62,7 +62,7 @@ func (e *Endpoint) receive(from NodeID, b []byte) {
 	}
 
 	e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.received })
-	target := e.system.NewLocalPID(f.Target)
+	target := e.local(f.Target)
 	if f.Sender == "" {
 		e.system.Root.Send(target, msg)
 		return

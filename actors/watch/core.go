@@ -13,7 +13,9 @@ import (
 // Event is a change of what this node knows about leadership. Leading is
 // true while this node may act as leader: with leases, while its lease
 // runs; without, while it is the decided leader and has heard from a
-// majority within an election timeout. Term is the fencing token.
+// majority within an election timeout. Term is the fencing token. Leader
+// is zero when no leader is known to be alive: a follower's leader fell
+// silent (leader_lost), or this node stopped leading.
 type Event struct {
 	Term    uint64
 	Leader  Leader // zero when there is no known leader
@@ -64,7 +66,9 @@ type Core struct {
 
 	// follower
 	deadline    time.Duration // stand for election at this time
+	lostAt      time.Duration // report the leader lost at this time
 	campaigning bool
+	silent      bool // the leader's election timeout ran out unheard
 
 	// leader
 	elected    time.Duration
@@ -138,7 +142,7 @@ func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
 	}
 	l, _ := DecodeLeader(value)
 	wasLeader := c.role == leader
-	c.term, c.leader, c.campaigning = term, l, false
+	c.term, c.leader, c.campaigning, c.silent = term, l, false, false
 	if c.isSelf(l) {
 		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum = leader, now, 0, 0, 0
 		c.sent, c.acks, c.lastAck = map[uint64]time.Duration{}, map[uint64]map[remote.NodeID]bool{}, map[remote.NodeID]time.Duration{}
@@ -171,6 +175,13 @@ func (c *Core) Tick(now time.Duration) {
 	if c.term < c.latestSeen {
 		c.ready.Observe = c.latestSeen // catch up before standing
 		return
+	}
+	// The leader counts as lost after ElectionTimeout unheard, before the
+	// random backoff that precedes standing, so observers hear of it
+	// before this node stands; another node may still win first.
+	if now >= c.lostAt && !c.silent && c.leader.Node != 0 && c.leader.Node != c.cfg.Self {
+		c.silent = true
+		c.report("leader_lost")
 	}
 	if now >= c.deadline && !c.campaigning {
 		c.campaigning = true
@@ -252,6 +263,10 @@ func (c *Core) heard(m *acceptor.Heartbeat) {
 		return // a stale leader, or our own heartbeat coming home
 	}
 	c.resetTimer()
+	if c.silent && m.Term == c.term {
+		c.silent = false
+		c.report("leader_heard")
+	}
 }
 
 func (c *Core) acked(m *acceptor.HeartbeatAck) {
@@ -310,7 +325,11 @@ func (c *Core) report(reason string) {
 		return
 	}
 	c.leading = leading
-	c.ready.Events = append(c.ready.Events, Event{Term: c.term, Leader: c.leader, Leading: leading, Reason: reason})
+	known := c.leader
+	if c.silent || (c.role != leader && c.leader.Node == c.cfg.Self) {
+		known = Leader{} // no leader is known to be alive
+	}
+	c.ready.Events = append(c.ready.Events, Event{Term: c.term, Leader: known, Leading: leading, Reason: reason})
 }
 
 // mustStepDown: a leader that had a lease and lost it steps down; one that
@@ -338,7 +357,8 @@ func (c *Core) isSelf(l Leader) bool {
 }
 
 func (c *Core) resetTimer() {
-	c.deadline = c.now + c.cfg.ElectionTimeout + c.jitter(c.cfg.ElectionBackoff)
+	c.lostAt = c.now + c.cfg.ElectionTimeout
+	c.deadline = c.lostAt + c.jitter(c.cfg.ElectionBackoff)
 }
 
 func (c *Core) jitter(d time.Duration) time.Duration {

@@ -1,0 +1,124 @@
+// Package actors is synod's public API: Spawn starts one node's election
+// actors (acceptor, learner, proposer and leader-watch, under a supervisor)
+// inside the caller's protoactor actor system, and the returned Election
+// answers who leads, runs code while this node leads, and guards calls with
+// a confirmation of leadership.
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/remote"
+	"github.com/synod/synod/supervisor"
+)
+
+// Config configures one node. Start from DefaultConfig.
+type Config struct {
+	// Cluster names the cluster; nodes of another cluster are refused.
+	Cluster string
+	// Node is this node's id, above 0 and unique in the cluster.
+	Node remote.NodeID
+	// Address is this node's address on Transport.
+	Address string
+	// Peers maps every other node's id to its address.
+	Peers map[remote.NodeID]string
+	// Transport carries frames between nodes (remote.MemNetwork in tests).
+	Transport remote.Transport
+	// DataDir holds the node's bbolt file. Empty means in-memory stores,
+	// which are NOT durable: for tests and benchmarks only.
+	DataDir string
+
+	HeartbeatInterval time.Duration // default 50 ms
+	ElectionTimeout   time.Duration // default 300 ms
+	ElectionBackoff   time.Duration // default 100 ms, random extra wait before standing
+	// LeaseDuration is the lease acceptors grant; 0 turns leases off (see
+	// FastFailover). Default 300 ms.
+	LeaseDuration time.Duration
+	MaxClockDrift float64 // default 0.01
+	// Tick drives the proposer's and learner's retries. Default 10 ms.
+	Tick time.Duration
+	// ResignTimeout bounds how long Resign and TransferTo wait for a Lead
+	// callback to return after its context is cancelled. Default 1 s.
+	ResignTimeout time.Duration
+	// Name is the id of the node's root actor under the spawning parent.
+	// Default "synod".
+	Name   string
+	Logger zerolog.Logger
+	// SupervisionLog receives supervision and leadership events (see
+	// DESIGN.md, "The supervision log"). Nil logs them to stderr.
+	SupervisionLog *supervisor.Log
+	// Seed makes retries and backoffs reproducible; 0 draws one at random.
+	Seed uint64
+}
+
+// DefaultConfig returns the default timings (DESIGN.md, "Default
+// timings"); the caller fills in the cluster, node, peers and transport.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatInterval: 50 * time.Millisecond,
+		ElectionTimeout:   300 * time.Millisecond,
+		ElectionBackoff:   100 * time.Millisecond,
+		LeaseDuration:     300 * time.Millisecond,
+		MaxClockDrift:     0.01,
+		Tick:              10 * time.Millisecond,
+		ResignTimeout:     time.Second,
+		Name:              "synod",
+		Logger:            zerolog.Nop(),
+	}
+}
+
+// FastFailover is the fast-failover preset: leases off, so a follower may
+// stand as soon as the leader's connection drops, and only quorum
+// confirmation (Confirm, Guard) is safe; IsLeader is then only a hint.
+func FastFailover(c Config) Config {
+	c.LeaseDuration = 0
+	return c
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Cluster == "":
+		return errors.New("actors: Config.Cluster must not be empty")
+	case c.Node == 0:
+		return errors.New("actors: Config.Node must be above 0")
+	case c.Address == "":
+		return errors.New("actors: Config.Address must not be empty")
+	case c.Transport == nil:
+		return errors.New("actors: Config.Transport must be set")
+	case c.Tick <= 0:
+		return fmt.Errorf("actors: Config.Tick must be positive, got %v", c.Tick)
+	case c.ResignTimeout <= 0:
+		return fmt.Errorf("actors: Config.ResignTimeout must be positive, got %v", c.ResignTimeout)
+	case c.Name == "":
+		return errors.New("actors: Config.Name must not be empty")
+	}
+	if _, ok := c.Peers[c.Node]; ok {
+		return fmt.Errorf("actors: Config.Peers must not list this node (%d)", c.Node)
+	}
+	if err := c.watchConfig(1).Validate(); err != nil {
+		return fmt.Errorf("actors: %w", err)
+	}
+	return nil
+}
+
+func (c Config) members() []remote.NodeID {
+	ids := []remote.NodeID{c.Node}
+	for id := range c.Peers {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (c Config) watchConfig(incarnation uint64) watch.Config {
+	return watch.Config{
+		Self: c.Node, Incarnation: incarnation, Members: c.members(),
+		HeartbeatInterval: c.HeartbeatInterval, ElectionTimeout: c.ElectionTimeout,
+		ElectionBackoff: c.ElectionBackoff, LeaseDuration: c.LeaseDuration, MaxClockDrift: c.MaxClockDrift,
+	}
+}

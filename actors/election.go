@@ -1,0 +1,252 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.etcd.io/bbolt"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/learner"
+	"github.com/synod/synod/proposer"
+	"github.com/synod/synod/remote"
+	"github.com/synod/synod/supervisor"
+)
+
+// Election is one node's handle on the cluster's leadership. All methods
+// are safe for concurrent use.
+type Election struct {
+	cfg         Config
+	system      *actor.ActorSystem
+	ep          *remote.Endpoint
+	db          *bbolt.DB
+	accStore    acceptor.Store
+	lrnStore    learner.Store
+	feed        *learner.Feed
+	slog        *supervisor.Log
+	root        *actor.PID
+	start       time.Time
+	incarnation uint64
+	seeds       *mrand.Rand // guarded by the watch actor: only Started reads it
+	state       *state
+	rounds      atomic.Uint64
+
+	leadMu    sync.Mutex    // held while a Lead callback runs: never twice at once
+	leadDone  chan struct{} // closed when the running callback returns
+	closeOnce sync.Once
+}
+
+// Spawn starts this node's election actors under parent, inside parent's
+// actor system: a root supervisor named cfg.Name with the acceptor,
+// learner, proposer and leader-watch as children. It binds the actor system
+// to cfg.Transport (remote.NewEndpoint), so call it before the system sends
+// anything to other nodes, and at most once per actor system.
+//
+// With cfg.DataDir set, state lives in <DataDir>/synod.db, and Spawn
+// refuses a directory that belongs to another node or cluster.
+func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Election{
+		cfg: cfg, system: parent.ActorSystem(), feed: learner.NewFeed(), slog: cfg.SupervisionLog,
+		start: time.Now(), incarnation: random() | 1, state: newState(cfg.LeaseDuration > 0),
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = random()
+	}
+	e.seeds = mrand.New(mrand.NewPCG(seed, seed^uint64(cfg.Node)))
+	if err := e.openStores(); err != nil {
+		return nil, err
+	}
+	ep, err := remote.NewEndpoint(e.system, remote.EndpointConfig{
+		Cluster: cfg.Cluster, Self: cfg.Node, Address: cfg.Address, Peers: cfg.Peers,
+		Transport: cfg.Transport, Logger: cfg.Logger,
+	})
+	if err != nil {
+		e.closeStores()
+		return nil, fmt.Errorf("actors: %w", err)
+	}
+	e.ep = ep
+	e.root, err = parent.SpawnNamed(supervisor.Props(e.rootConfig()), cfg.Name)
+	if err != nil {
+		_ = ep.Close()
+		e.closeStores()
+		return nil, fmt.Errorf("actors: spawn %q: %w", cfg.Name, err)
+	}
+	for _, name := range []string{acceptor.ActorName, learner.ActorName, proposer.ActorName, WatchName} {
+		ep.Alias(name, supervisor.ChildPID(e.root, roleName(name)))
+	}
+	return e, nil
+}
+
+// roleName is a role's child name under the root: "synod/acceptor" →
+// "acceptor".
+func roleName(canonical string) string { return canonical[len("synod/"):] }
+
+func (e *Election) rootConfig() supervisor.RootConfig {
+	cfg, log := e.cfg, e.cfg.Logger
+	members := cfg.members()
+	var others []remote.NodeID
+	for id := range cfg.Peers {
+		others = append(others, id)
+	}
+	pcfg := proposer.DefaultConfig(cfg.Node, members)
+	lcfg := learner.DefaultConfig(cfg.Node, others)
+	return supervisor.RootConfig{
+		Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(),
+		Children: []supervisor.Child{
+			{Name: roleName(acceptor.ActorName), Props: acceptor.Props(acceptor.ActorConfig{
+				Self: cfg.Node, Store: e.accStore, LeaseDuration: cfg.LeaseDuration, Log: log})},
+			{Name: roleName(learner.ActorName), Props: learner.Props(learner.ActorConfig{
+				Core: lcfg, Store: e.lrnStore, Peers: e.ep, Feed: e.feed, Tick: cfg.Tick, Seed: e.seeds.Uint64(), Log: log})},
+			{Name: roleName(proposer.ActorName), Props: proposer.Props(proposer.ActorConfig{
+				Core: pcfg, Peers: e.ep, Tick: cfg.Tick, Seed: e.seeds.Uint64(), Log: log})},
+			{Name: roleName(WatchName), Props: e.watchProps()},
+		},
+	}
+}
+
+func (e *Election) openStores() error {
+	if e.cfg.DataDir == "" {
+		e.accStore, e.lrnStore = acceptor.NewMemoryStore(), learner.NewMemoryStore()
+		return nil
+	}
+	db, err := acceptor.OpenDB(e.cfg.DataDir, acceptor.Meta{Cluster: e.cfg.Cluster, Node: e.cfg.Node})
+	if err != nil {
+		return fmt.Errorf("actors: %w", err)
+	}
+	e.db = db
+	if e.accStore, err = acceptor.NewBoltStore(db); err == nil {
+		e.lrnStore, err = learner.NewBoltStore(db)
+	}
+	if err != nil {
+		_ = db.Close()
+		return fmt.Errorf("actors: %w", err)
+	}
+	return nil
+}
+
+func (e *Election) closeStores() {
+	if e.accStore != nil {
+		_ = e.accStore.Close()
+	}
+	if e.lrnStore != nil {
+		_ = e.lrnStore.Close()
+	}
+	if e.db != nil {
+		_ = e.db.Close()
+	}
+}
+
+// Close resigns leadership if this node leads (bounded by ctx), stops the
+// node's actors, closes its endpoint and its stores, and ends every
+// observer. It is idempotent.
+func (e *Election) Close(ctx context.Context) error {
+	var err error
+	e.closeOnce.Do(func() {
+		if e.IsLeader() {
+			if rerr := e.Resign(ctx); rerr != nil && !errors.Is(rerr, ErrNotLeader) {
+				e.cfg.Logger.Warn().Str("event", "resign_failed").Err(rerr).Send()
+			}
+		}
+		err = e.system.Root.StopFuture(e.root).Wait()
+		e.state.close()
+		if cerr := e.ep.Close(); err == nil {
+			err = cerr
+		}
+		e.closeStores()
+	})
+	return err
+}
+
+// Node returns this node's id.
+func (e *Election) Node() remote.NodeID { return e.cfg.Node }
+
+// Leader returns the leader this node knows of and whether one is known.
+// It makes no network call; with leases off it is only a hint.
+func (e *Election) Leader() (Leadership, bool) {
+	l := e.state.snapshot()
+	return l, l.Leader != 0
+}
+
+// IsLeader reports whether this node leads now: its lease runs (with
+// leases on). It makes no network call.
+func (e *Election) IsLeader() bool { return e.state.snapshot().Leading }
+
+// QuorumRounds counts the quorum confirmation rounds this node has run.
+func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
+
+// Confirm verifies that this node leads and returns its term: from the
+// lease, at once, when one runs; otherwise by a quorum round that starts
+// after the call, shared with concurrent callers. It returns a
+// *NotLeaderError (errors.Is ErrNotLeader) or ErrNoQuorum.
+func (e *Election) Confirm(ctx context.Context) (Term, error) {
+	reply := make(chan watch.ConfirmResult, 1)
+	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &confirmCall{reply: reply})
+	select {
+	case r := <-reply:
+		switch {
+		case r.Err == nil:
+			return Term(r.Term), nil
+		case errors.Is(r.Err, watch.ErrNoQuorum):
+			return 0, ErrNoQuorum
+		default:
+			return 0, &NotLeaderError{Leader: r.Leader.Node, Term: Term(r.Term)}
+		}
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Guard runs fn only after a confirmation that began after the call, and
+// hands it the confirmed term as its fencing token. A store that fn writes
+// to should refuse writes carrying a term below one it has seen.
+func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term Term) error) error {
+	term, err := e.Confirm(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, term)
+}
+
+// Resign stops leading and hands leadership to the follower with the
+// freshest acknowledgements, in one Paxos round. See TransferTo.
+func (e *Election) Resign(ctx context.Context) error { return e.TransferTo(ctx, 0) }
+
+// TransferTo stops leading and makes node (0: the freshest follower) the
+// leader of the next term. It cancels the Lead context, waits up to
+// ResignTimeout for the callback to return, then proposes node itself. It
+// returns once the next term is decided, or with ErrNotLeader.
+func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
+	if !e.IsLeader() {
+		l := e.state.snapshot()
+		return &NotLeaderError{Leader: l.Leader, Term: l.Term}
+	}
+	e.state.endLead()
+	e.awaitCallback(e.cfg.ResignTimeout)
+	reply := make(chan error, 1)
+	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &resignCall{target: node, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func random() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}

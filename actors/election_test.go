@@ -1,0 +1,40 @@
+package actors_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/synod/synod/internal/testcluster"
+)
+
+func TestExactlyOneLeaderAfterStart(t *testing.T) {
+	for _, nodes := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d-nodes", nodes), func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Seed: 1})
+			leader, term := c.AwaitLeader(10 * time.Second)
+			t.Logf("node %d leads term %d", leader, term)
+			if got := c.Leaders(); len(got) != 1 {
+				t.Fatalf("leaders %v, want exactly one", got)
+			}
+			c.Stop()
+		})
+	}
+}
+
+func TestKilledLeaderIsReplacedWithHigherTerm(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 2})
+	leader, term := c.AwaitLeader(10 * time.Second)
+	killed := time.Now()
+	c.Kill(leader)
+	next, nextTerm := c.AwaitLeader(10 * time.Second)
+	t.Logf("node %d led term %d; after it was killed, node %d leads term %d (%v later)", leader, term, next, nextTerm, time.Since(killed))
+	if next == leader || nextTerm <= term {
+		t.Fatalf("after killing node %d (term %d), node %d leads term %d", leader, term, next, nextTerm)
+	}
+	c.Stop()
+}

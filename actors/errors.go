@@ -1,0 +1,36 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/synod/synod/remote"
+)
+
+// Errors callers branch on; test with errors.Is.
+var (
+	// ErrNotLeader: this node does not lead. The error is a
+	// *NotLeaderError naming the leader this node knows of.
+	ErrNotLeader = errors.New("synod: not the leader")
+	// ErrNoQuorum: a majority of nodes did not answer in time.
+	ErrNoQuorum = errors.New("synod: no quorum")
+	// ErrClosed: the Election was closed.
+	ErrClosed = errors.New("synod: election closed")
+)
+
+// NotLeaderError is ErrNotLeader with a hint: the leader this node knows
+// of (0 if none) and its term.
+type NotLeaderError struct {
+	Leader remote.NodeID
+	Term   Term
+}
+
+func (e *NotLeaderError) Error() string {
+	if e.Leader == 0 {
+		return "synod: not the leader (no leader known)"
+	}
+	return fmt.Sprintf("synod: not the leader (node %d leads term %d)", e.Leader, e.Term)
+}
+
+// Unwrap makes errors.Is(err, ErrNotLeader) true.
+func (e *NotLeaderError) Unwrap() error { return ErrNotLeader }

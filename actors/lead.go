@@ -1,0 +1,98 @@
+package actors
+
+import (
+	"context"
+	"time"
+)
+
+// LeadOption changes how Lead behaves.
+type LeadOption func(*leadOptions)
+
+type leadOptions struct{ once bool }
+
+// Once makes Lead return after the first leadership period instead of
+// waiting to lead again.
+func Once() LeadOption { return func(o *leadOptions) { o.once = true } }
+
+// Lead runs fn each time this node becomes leader, with the term as
+// fencing token, until ctx ends (Curator's takeLeadership, client-go's
+// OnStartedLeading). fn's context is cancelled the moment leadership is
+// lost: at the lease's end, on Resign or TransferTo, or when another node
+// is elected. If fn returns while this node still leads, leadership is
+// handed off, as in Curator. Then Lead waits to lead again, unless Once
+// was given. Callbacks never run twice at once on a node, even across
+// concurrent Lead calls.
+func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term Term) error, opts ...LeadOption) error {
+	var o leadOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for {
+		term, err := e.Await(ctx)
+		if err != nil {
+			return err
+		}
+		ferr, ran := e.runLead(ctx, term, fn)
+		if ran && e.IsLeader() {
+			_ = e.Resign(ctx) // fn gave leadership back
+		}
+		if o.once && ran {
+			return ferr
+		}
+	}
+}
+
+// runLead runs fn for the leadership period of term, if it is still on.
+func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Context, Term) error) (error, bool) {
+	e.leadMu.Lock()
+	defer e.leadMu.Unlock()
+	t, leadCtx, ok := e.state.leading()
+	if !ok || t != term {
+		return nil, false
+	}
+	done := make(chan struct{})
+	e.state.mu.Lock()
+	e.leadDone = done
+	e.state.mu.Unlock()
+	defer close(done)
+	runCtx, cancel := context.WithCancel(leadCtx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	return fn(runCtx, term), true
+}
+
+// awaitCallback waits up to d for a running Lead callback to return.
+func (e *Election) awaitCallback(d time.Duration) {
+	e.state.mu.Lock()
+	done := e.leadDone
+	e.state.mu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(d):
+		e.cfg.Logger.Warn().Str("event", "lead_callback_slow").Dur("waited", d).
+			Str("reason", "the Lead callback did not return after its context was cancelled").Send()
+	}
+}
+
+// Await blocks until this node leads and returns its term (Curator's
+// LeaderLatch.await, etcd's Campaign).
+func (e *Election) Await(ctx context.Context) (Term, error) {
+	for {
+		changed := e.state.wait()
+		if term, _, ok := e.state.leading(); ok {
+			return term, nil
+		}
+		if e.state.isClosed() {
+			return 0, ErrClosed
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package actors
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/internal/ticker"
+	"github.com/synod/synod/learner"
+	"github.com/synod/synod/proposer"
+	"github.com/synod/synod/remote"
+)
+
+// WatchName is the leader-watch's canonical actor id on every node.
+const WatchName = "synod/leader-watch"
+
+// Messages from the Election's API calls to the leader-watch. Each carries
+// its own reply channel with room for one answer (protoactor futures are
+// racy in the pinned version). They never cross the network.
+type (
+	confirmCall struct{ reply chan<- watch.ConfirmResult }
+	resignCall  struct {
+		target remote.NodeID
+		reply  chan<- error
+	}
+	decided struct{ d learner.Decision }
+)
+
+// watchShell is the actor around watch.Core. Every step reads the
+// monotonic clock as time since the Election started, feeds the core, and
+// carries out its Ready.
+type watchShell struct {
+	e       *Election
+	core    *watch.Core
+	ticker  *ticker.Ticker
+	sub     *learner.Subscription
+	fwdDone chan struct{}
+
+	nextConfirm uint64
+	confirms    map[uint64]chan<- watch.ConfirmResult
+	resign      chan<- error // waiting for the hand-off campaign
+	lastLease   time.Duration
+	log         zerolog.Logger
+}
+
+func (e *Election) watchProps() *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &watchShell{e: e, log: e.cfg.Logger.With().Str("actor", "leader-watch").Logger()}
+	})
+}
+
+func (s *watchShell) now() time.Duration { return time.Since(s.e.start) }
+
+func (s *watchShell) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.started(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		s.stopped()
+	case *ticker.Tick:
+		s.core.Tick(s.now())
+	case *decided:
+		s.core.Decided(s.now(), m.d.Instance, m.d.Value)
+	case *acceptor.Heartbeat:
+		s.core.Step(s.now(), m)
+		// The local acceptor grants the lease and answers the leader.
+		ctx.RequestWithCustomSender(s.e.ep.PID(s.e.cfg.Node, acceptor.ActorName), m, ctx.Sender())
+	case *acceptor.HeartbeatAck, *acceptor.ConfirmReply:
+		s.core.Step(s.now(), m)
+	case *proposer.Outcome:
+		s.core.CampaignDone(s.now(), *m)
+		if s.resign != nil {
+			if m.Err != nil {
+				s.resign <- m.Err
+			} else {
+				s.resign <- nil
+			}
+			s.resign = nil
+		}
+	case *confirmCall:
+		s.nextConfirm++
+		s.confirms[s.nextConfirm] = m.reply
+		s.core.Confirm(s.now(), s.nextConfirm)
+	case *resignCall:
+		if !s.core.Resign(s.now(), m.target) {
+			m.reply <- &NotLeaderError{}
+			break
+		}
+		s.resign = m.reply
+	default:
+		return
+	}
+	s.flush(ctx)
+}
+
+func (s *watchShell) started(ctx actor.Context) {
+	e := s.e
+	// Start from the latest decision on disk: the learner is a sibling
+	// started before us, and answers at once.
+	latest := make(chan learner.Decision, 1)
+	ctx.Send(e.ep.PID(e.cfg.Node, learner.ActorName), &learner.LatestQuery{Reply: latest})
+	var top learner.Decision
+	select {
+	case top = <-latest:
+	case <-time.After(5 * time.Second):
+		s.log.Warn().Str("event", "learner_silent").Str("reason", "no latest decision from the learner; starting from term 0").Send()
+	}
+	rng := rand.New(rand.NewPCG(e.seeds.Uint64(), e.seeds.Uint64()))
+	core, err := watch.NewCore(e.cfg.watchConfig(e.incarnation), rng, s.now(), top.Instance, top.Value)
+	if err != nil {
+		panic(err) // Spawn validated the config
+	}
+	s.core, s.confirms = core, map[uint64]chan<- watch.ConfirmResult{}
+	// Decisions reach the core through the learner's feed, forwarded as
+	// messages so the core stays on this actor's goroutine.
+	s.sub = e.feed.Subscribe(64)
+	s.fwdDone = make(chan struct{})
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func(sub *learner.Subscription, done chan struct{}) {
+		defer close(done)
+		for d := range sub.C() {
+			root.Send(self, &decided{d: d})
+		}
+	}(s.sub, s.fwdDone)
+	s.ticker = ticker.Start(ctx.ActorSystem(), self, e.cfg.Tick)
+}
+
+// stopped releases what started acquired. A restarted leader-watch begins
+// as a follower, so whatever this one led ends here.
+func (s *watchShell) stopped() {
+	s.ticker.Stop()
+	if s.sub != nil {
+		s.sub.Close()
+		<-s.fwdDone
+	}
+	for _, reply := range s.confirms {
+		reply <- watch.ConfirmResult{Err: watch.ErrNotLeader}
+	}
+	if s.resign != nil {
+		s.resign <- ErrClosed
+	}
+	if s.core != nil {
+		term, _ := s.core.Term()
+		s.e.state.publish(watch.Event{Term: term, Reason: "stepped_down"}, time.Time{})
+	}
+}
+
+// flush carries out the core's Ready.
+func (s *watchShell) flush(ctx actor.Context) {
+	e := s.e
+	r := s.core.Ready()
+	for _, env := range r.Messages {
+		switch env.Msg.(type) {
+		case *acceptor.Heartbeat:
+			ctx.Request(e.ep.PID(env.To, WatchName), env.Msg)
+		default:
+			ctx.Request(e.ep.PID(env.To, acceptor.ActorName), env.Msg)
+		}
+	}
+	if c := r.Campaign; c != nil {
+		term, l := s.core.Term()
+		s.log.Info().Str("event", "campaign").Uint64("instance", c.Instance).Uint64("term", term).
+			Uint64("leader", uint64(l.Node)).Send()
+		ctx.Request(e.ep.PID(e.cfg.Node, proposer.ActorName), &proposer.Propose{Instance: c.Instance, Value: c.Value})
+	}
+	if r.Observe > 0 {
+		ctx.Send(e.ep.PID(e.cfg.Node, learner.ActorName), &learner.Observe{Instance: r.Observe})
+	}
+	for _, ev := range r.Events {
+		e.state.publish(ev, e.start.Add(s.core.LeaseUntil()))
+		s.logEvent(ev)
+	}
+	if lu := s.core.LeaseUntil(); lu != s.lastLease {
+		s.lastLease = lu
+		e.state.renew(e.start.Add(lu))
+	}
+	for _, c := range r.Confirms {
+		if reply, ok := s.confirms[c.ID]; ok {
+			delete(s.confirms, c.ID)
+			reply <- c
+		}
+	}
+	e.rounds.Store(s.core.QuorumRounds())
+}
+
+func (s *watchShell) logEvent(ev watch.Event) {
+	log := s.e.slog
+	if log == nil {
+		return
+	}
+	leader := ""
+	if ev.Leader.Node != 0 {
+		leader = ev.Leader.Node.String()
+	}
+	switch ev.Reason {
+	case "elected":
+		log.LeaderElected(ev.Term, leader)
+	case "lease_expired":
+		log.LeaseExpired(ev.Term)
+	case "resigned":
+		log.Transferred(ev.Term, leader)
+	case "deposed", "stepped_down", "leader_lost":
+		log.LeaderLost(ev.Term, leader, ev.Reason)
+	}
+}

@@ -1,0 +1,217 @@
+package testcluster
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+
+	"github.com/synod/synod/actors"
+	"github.com/synod/synod/remote"
+	"github.com/synod/synod/supervisor"
+)
+
+// ElectionOptions configure a cluster of Elections.
+type ElectionOptions struct {
+	Nodes  int
+	Seed   int64
+	Faults remote.Faults
+	// Configure, if set, edits each node's config before Spawn.
+	Configure func(*actors.Config)
+}
+
+// Elections is a running cluster of actors.Election, one actor system each.
+type Elections struct {
+	t     testing.TB
+	opt   ElectionOptions
+	Net   *remote.MemNetwork
+	Nodes []*ElectionNode
+	ids   []remote.NodeID
+}
+
+// ElectionNode is one node: its actor system, its Election, and its
+// supervision log.
+type ElectionNode struct {
+	ID       remote.NodeID
+	System   *actor.ActorSystem
+	Election *actors.Election
+	Log      *SyncBuffer
+	up       bool
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// StartElections starts every node and stops them when the test ends.
+func StartElections(t testing.TB, opt ElectionOptions) *Elections {
+	t.Helper()
+	c := &Elections{t: t, opt: opt, Net: remote.NewMemNetwork(opt.Seed, opt.Faults)}
+	for i := 1; i <= opt.Nodes; i++ {
+		c.ids = append(c.ids, remote.NodeID(i))
+	}
+	for _, id := range c.ids {
+		n := &ElectionNode{ID: id, Log: &SyncBuffer{}}
+		c.Nodes = append(c.Nodes, n)
+		c.Start(id)
+	}
+	t.Cleanup(func() {
+		c.Stop()
+		if t.Failed() {
+			for _, n := range c.Nodes {
+				t.Logf("supervision log of node %d:\n%s", n.ID, n.Log.String())
+			}
+		}
+	})
+	return c
+}
+
+// Node returns node id.
+func (c *Elections) Node(id remote.NodeID) *ElectionNode { return c.Nodes[id-1] }
+
+// Start starts node id (again): a new actor system and Election with a new
+// incarnation, on in-memory stores kept by nobody (a node restarted here
+// comes back empty, as a fresh disk would).
+func (c *Elections) Start(id remote.NodeID) {
+	n := c.Node(id)
+	n.System = actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
+	peers := map[remote.NodeID]string{}
+	for _, o := range c.ids {
+		if o != id {
+			peers[o] = Address(o)
+		}
+	}
+	cfg := actors.DefaultConfig()
+	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers = "test", id, Address(id), peers
+	cfg.Transport = c.Net.Join(id)
+	cfg.Seed = uint64(c.opt.Seed)*100 + uint64(id)
+	cfg.SupervisionLog = supervisor.NewLog(id.String(), n.Log)
+	cfg.Logger = zerolog.New(n.Log).With().Timestamp().Uint64("node", uint64(id)).Logger().Level(zerolog.InfoLevel)
+	if c.opt.Configure != nil {
+		c.opt.Configure(&cfg)
+	}
+	e, err := actors.Spawn(n.System.Root, cfg)
+	if err != nil {
+		c.t.Fatalf("spawn node %d: %v", id, err)
+	}
+	n.Election, n.up = e, true
+}
+
+// Kill crashes node id: the network drops everything to and from it, then
+// its actors stop without handing anything off.
+func (c *Elections) Kill(id remote.NodeID) {
+	n := c.Node(id)
+	if !n.up {
+		return
+	}
+	c.Net.Isolate(id)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = n.Election.Close(ctx)
+	n.System.Shutdown()
+	n.up = false
+}
+
+// Up lists the running nodes.
+func (c *Elections) Up() []*ElectionNode {
+	var out []*ElectionNode
+	for _, n := range c.Nodes {
+		if n.up {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Leaders lists the running nodes that believe they lead now.
+func (c *Elections) Leaders() []remote.NodeID {
+	var out []remote.NodeID
+	for _, n := range c.Up() {
+		if n.Election.IsLeader() {
+			out = append(out, n.ID)
+		}
+	}
+	return out
+}
+
+// AwaitLeader waits until exactly one running node leads and every running
+// node knows its term, and returns it.
+func (c *Elections) AwaitLeader(timeout time.Duration) (remote.NodeID, actors.Term) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if leaders := c.Leaders(); len(leaders) == 1 {
+			l, _ := c.Node(leaders[0]).Election.Leader()
+			agreed := true
+			for _, n := range c.Up() {
+				if v, _ := n.Election.Leader(); v.Term != l.Term || v.Leader != leaders[0] {
+					agreed = false
+				}
+			}
+			if agreed {
+				return leaders[0], l.Term
+			}
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition across nodes; no single channel to await
+	}
+	c.t.Fatalf("no single agreed leader within %v; leaders now %v", timeout, c.Leaders())
+	return 0, 0
+}
+
+// Stop closes every node and the network. Leaders close first, so that
+// their hand-off finds live followers instead of waiting out its deadline.
+func (c *Elections) Stop() {
+	nodes := c.Up()
+	slices.SortStableFunc(nodes, func(a, b *ElectionNode) int {
+		return cmp.Compare(b2i(b.Election.IsLeader()), b2i(a.Election.IsLeader()))
+	})
+	for _, n := range nodes {
+		// The last nodes to close have no one left to hand off to; a test's
+		// teardown need not wait for that.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		if err := n.Election.Close(ctx); err != nil {
+			c.t.Errorf("close node %d: %v", n.ID, err)
+		}
+		cancel()
+		n.System.Shutdown()
+		n.up = false
+	}
+	if err := c.Net.Close(); err != nil {
+		c.t.Errorf("close network: %v", err)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (n *ElectionNode) String() string { return fmt.Sprintf("node %d", n.ID) }
