@@ -38,6 +38,7 @@ type Election struct {
 	incarnation uint64
 	seeds       *mrand.Rand // guarded by the watch actor: only Started reads it
 	state       *state
+	health      health
 	rounds      atomic.Uint64
 
 	leadMu    sync.Mutex    // held while a Lead callback runs: never twice at once

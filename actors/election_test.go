@@ -14,7 +14,7 @@ func TestExactlyOneLeaderAfterStart(t *testing.T) {
 	for _, nodes := range []int{3, 5} {
 		t.Run(fmt.Sprintf("%d-nodes", nodes), func(t *testing.T) {
 			defer goleak.VerifyNone(t)
-			c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Seed: 1})
+			c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Seed: 1, Faults: faulty})
 			leader, term := c.AwaitLeader(10 * time.Second)
 			t.Logf("node %d leads term %d", leader, term)
 			if got := c.Leaders(); len(got) != 1 {
@@ -26,8 +26,12 @@ func TestExactlyOneLeaderAfterStart(t *testing.T) {
 }
 
 func TestKilledLeaderIsReplacedWithHigherTerm(t *testing.T) {
+	bothSizes(t, testKilledLeaderIsReplacedWithHigherTerm)
+}
+
+func testKilledLeaderIsReplacedWithHigherTerm(t *testing.T, nodes int) {
 	defer goleak.VerifyNone(t)
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 2})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Seed: 2, Faults: faulty})
 	leader, term := c.AwaitLeader(10 * time.Second)
 	killed := time.Now()
 	c.Kill(leader)

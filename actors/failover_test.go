@@ -3,6 +3,7 @@ package actors_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -14,6 +15,17 @@ import (
 	"github.com/synod/synod/internal/testcluster"
 	"github.com/synod/synod/remote"
 )
+
+// faulty is the transport of the in-process tests: 2% loss, 2%
+// duplication, and up to 1 ms of delay, which reorders.
+var faulty = remote.Faults{Drop: 0.02, Duplicate: 0.02, MaxDelay: time.Millisecond}
+
+// bothSizes runs a scenario on 3 and on 5 actor systems.
+func bothSizes(t *testing.T, scenario func(*testing.T, int)) {
+	for _, nodes := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d-nodes", nodes), func(t *testing.T) { scenario(t, nodes) })
+	}
+}
 
 // leadLog records, on one clock, when each node's Lead callback started
 // and when its context was cancelled.
@@ -28,18 +40,6 @@ type span struct {
 	start, end time.Time
 }
 
-func (l *leadLog) run(ctx context.Context, e *actors.Election, node remote.NodeID) {
-	_ = e.Lead(ctx, func(lctx context.Context, term actors.Term) error {
-		s := span{node: node, term: term, start: time.Now()}
-		<-lctx.Done()
-		s.end = time.Now()
-		l.mu.Lock()
-		l.spans = append(l.spans, s)
-		l.mu.Unlock()
-		return nil
-	})
-}
-
 func (l *leadLog) started(node remote.NodeID) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -52,8 +52,12 @@ func (l *leadLog) started(node remote.NodeID) bool {
 }
 
 func TestIsolatedLeaderStopsBeforeAnotherStarts(t *testing.T) {
+	bothSizes(t, testIsolatedLeaderStopsBeforeAnotherStarts)
+}
+
+func testIsolatedLeaderStopsBeforeAnotherStarts(t *testing.T, nodes int) {
 	defer goleak.VerifyNone(t)
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 3})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Faults: faulty, Seed: 3})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var log leadLog
@@ -113,10 +117,14 @@ func TestIsolatedLeaderStopsBeforeAnotherStarts(t *testing.T) {
 }
 
 func TestTransferAndResignHandOffInOneRound(t *testing.T) {
+	bothSizes(t, testTransferAndResignHandOffInOneRound)
+}
+
+func testTransferAndResignHandOffInOneRound(t *testing.T, nodes int) {
 	defer goleak.VerifyNone(t)
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 4})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Faults: faulty, Seed: 4})
 	leader, term := c.AwaitLeader(10 * time.Second)
-	target := leader%3 + 1
+	target := leader%remote.NodeID(nodes) + 1
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	begin := time.Now()
@@ -144,15 +152,19 @@ func TestTransferAndResignHandOffInOneRound(t *testing.T) {
 }
 
 func TestObserveSeesEveryChangeInTermOrder(t *testing.T) {
+	bothSizes(t, testObserveSeesEveryChangeInTermOrder)
+}
+
+func testObserveSeesEveryChangeInTermOrder(t *testing.T, nodes int) {
 	defer goleak.VerifyNone(t)
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 5})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Faults: faulty, Seed: 5})
 	leader, term := c.AwaitLeader(10 * time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// Watch from the leader, which will lose its lease, and from a
 	// follower, which will see the new leader elected.
 	fromLeader := c.Node(leader).Election.Observe(ctx)
-	follower := leader%3 + 1
+	follower := leader%remote.NodeID(nodes) + 1
 	fromFollower := c.Node(follower).Election.Observe(ctx)
 	c.Net.Isolate(leader)
 	// Wait for the other two to elect a leader of a later term, then heal.
@@ -200,10 +212,12 @@ func TestObserveSeesEveryChangeInTermOrder(t *testing.T) {
 	c.Stop()
 }
 
-func TestGuardCoalescesConfirmations(t *testing.T) {
+func TestGuardCoalescesConfirmations(t *testing.T) { bothSizes(t, testGuardCoalescesConfirmations) }
+
+func testGuardCoalescesConfirmations(t *testing.T, nodes int) {
 	defer goleak.VerifyNone(t)
 	// Leases off, so every Guard needs a quorum round.
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 6,
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Faults: faulty, Seed: 6,
 		Configure: func(cfg *actors.Config) { *cfg = actors.FastFailover(*cfg) }})
 	leader, term := c.AwaitLeader(10 * time.Second)
 	e := c.Node(leader).Election
@@ -241,7 +255,7 @@ func TestGuardCoalescesConfirmations(t *testing.T) {
 		t.Fatalf("%d calls took %d quorum rounds; want far fewer rounds than calls", calls, rounds)
 	}
 	// On a follower, Guard refuses with a hint naming the leader.
-	follower := leader%3 + 1
+	follower := leader%remote.NodeID(nodes) + 1
 	err := c.Node(follower).Election.Guard(ctx, func(context.Context, actors.Term) error { return nil })
 	var nl *actors.NotLeaderError
 	if !errors.As(err, &nl) || !errors.Is(err, actors.ErrNotLeader) || nl.Leader != leader {
@@ -251,13 +265,17 @@ func TestGuardCoalescesConfirmations(t *testing.T) {
 }
 
 func TestCutLinkBetweenFollowersCausesNoChurn(t *testing.T) {
+	bothSizes(t, testCutLinkBetweenFollowersCausesNoChurn)
+}
+
+func testCutLinkBetweenFollowersCausesNoChurn(t *testing.T, nodes int) {
 	if testing.Short() {
 		t.Skip("runs for 10 s")
 	}
 	defer goleak.VerifyNone(t)
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 7})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: nodes, Faults: faulty, Seed: 7})
 	leader, term := c.AwaitLeader(10 * time.Second)
-	a, b := leader%3+1, (leader+1)%3+1
+	a, b := leader%remote.NodeID(nodes)+1, (leader+1)%remote.NodeID(nodes)+1
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := c.Node(leader).Election.Observe(ctx)

@@ -44,8 +44,13 @@ type watchShell struct {
 	confirms    map[uint64]chan<- watch.ConfirmResult
 	resign      chan<- error // waiting for the hand-off campaign
 	lastLease   time.Duration
+	beats       map[uint64]time.Time // heartbeat seq → when sent, for RTT
 	log         zerolog.Logger
 }
+
+// panicNow makes the leader-watch fail, so tests can watch the supervisor
+// restart it. Only tests send it (see export_test.go).
+type panicNow struct{}
 
 func (e *Election) watchProps() *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
@@ -65,11 +70,21 @@ func (s *watchShell) Receive(ctx actor.Context) {
 		s.core.Tick(s.now())
 	case *decided:
 		s.core.Decided(s.now(), m.d.Instance, m.d.Value)
+	case *panicNow:
+		panic("actors: failure injected by a test")
 	case *acceptor.Heartbeat:
+		s.e.health.heard(m.Leader, time.Now(), 0)
 		s.core.Step(s.now(), m)
 		// The local acceptor grants the lease and answers the leader.
 		ctx.RequestWithCustomSender(s.e.ep.PID(s.e.cfg.Node, acceptor.ActorName), m, ctx.Sender())
-	case *acceptor.HeartbeatAck, *acceptor.ConfirmReply:
+	case *acceptor.HeartbeatAck:
+		var rtt time.Duration
+		if sent, ok := s.beats[m.Seq]; ok {
+			rtt = time.Since(sent)
+		}
+		s.e.health.heard(m.From, time.Now(), rtt)
+		s.core.Step(s.now(), m)
+	case *acceptor.ConfirmReply:
 		s.core.Step(s.now(), m)
 	case *proposer.Outcome:
 		s.core.CampaignDone(s.now(), *m)
@@ -114,7 +129,7 @@ func (s *watchShell) started(ctx actor.Context) {
 	if err != nil {
 		panic(err) // Spawn validated the config
 	}
-	s.core, s.confirms = core, map[uint64]chan<- watch.ConfirmResult{}
+	s.core, s.confirms, s.beats = core, map[uint64]chan<- watch.ConfirmResult{}, map[uint64]time.Time{}
 	// Decisions reach the core through the learner's feed, forwarded as
 	// messages so the core stays on this actor's goroutine.
 	s.sub = e.feed.Subscribe(64)
@@ -154,8 +169,12 @@ func (s *watchShell) flush(ctx actor.Context) {
 	e := s.e
 	r := s.core.Ready()
 	for _, env := range r.Messages {
-		switch env.Msg.(type) {
+		switch m := env.Msg.(type) {
 		case *acceptor.Heartbeat:
+			if _, ok := s.beats[m.Seq]; !ok {
+				s.beats[m.Seq] = time.Now()
+				delete(s.beats, m.Seq-64) // keep the recent ones only
+			}
 			ctx.Request(e.ep.PID(env.To, WatchName), env.Msg)
 		default:
 			ctx.Request(e.ep.PID(env.To, acceptor.ActorName), env.Msg)

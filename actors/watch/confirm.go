@@ -33,10 +33,11 @@ type confirmState struct {
 }
 
 type confirmRound struct {
-	id      uint64
-	callers []uint64
-	started time.Duration
-	yes, no map[remote.NodeID]bool
+	id       uint64
+	callers  []uint64
+	started  time.Duration
+	lastSent time.Duration
+	yes, no  map[remote.NodeID]bool
 }
 
 // Confirm asks whether this node leads, for caller id. The answer comes
@@ -71,9 +72,17 @@ func (c *Core) confirmStart() {
 		yes: map[remote.NodeID]bool{}, no: map[remote.NodeID]bool{},
 	}
 	c.confirm.waiting = nil
-	req := &acceptor.ConfirmRequest{ID: c.confirm.next, From: c.cfg.Self}
+	c.confirmSend(c.confirm.round)
+}
+
+// confirmSend asks every acceptor that has not answered the round yet.
+func (c *Core) confirmSend(r *confirmRound) {
+	r.lastSent = c.now
+	req := &acceptor.ConfirmRequest{ID: r.id, From: c.cfg.Self}
 	for _, id := range c.cfg.Members {
-		c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: id, Msg: req})
+		if !r.yes[id] && !r.no[id] {
+			c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: id, Msg: req})
+		}
 	}
 }
 
@@ -97,9 +106,18 @@ func (c *Core) confirmReply(m *acceptor.ConfirmReply) {
 	}
 }
 
+// confirmTick fails a round that found no majority within an election
+// timeout, and until then asks again, every heartbeat interval, the
+// acceptors that have not answered: a lost request or reply should cost a
+// retransmission, not the round.
 func (c *Core) confirmTick() {
-	if r := c.confirm.round; r != nil && c.now-r.started >= c.cfg.ElectionTimeout {
+	r := c.confirm.round
+	switch {
+	case r == nil:
+	case c.now-r.started >= c.cfg.ElectionTimeout:
 		c.confirmFinish(ErrNoQuorum)
+	case c.now-r.lastSent >= c.cfg.HeartbeatInterval:
+		c.confirmSend(r)
 	}
 }
 

@@ -1,0 +1,6 @@
+package actors
+
+// InjectPanic makes e's leader-watch actor panic, for supervision tests.
+func InjectPanic(e *Election) {
+	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &panicNow{})
+}
