@@ -40,6 +40,7 @@ type Election struct {
 	state       *state
 	health      health
 	rounds      atomic.Uint64
+	watchPID    atomic.Pointer[actor.PID]
 
 	leadMu    sync.Mutex    // held while a Lead callback runs: never twice at once
 	leadDone  chan struct{} // closed when the running callback returns
@@ -70,6 +71,16 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	if err := e.openStores(); err != nil {
 		return nil, err
 	}
+	// A transport that sees connections tells the leader-watch when a
+	// peer's connection drops: without leases, a follower stands at once
+	// when it is the leader's.
+	if pn, ok := cfg.Transport.(remote.PeerNotifier); ok {
+		pn.NotifyPeers(func(ev remote.PeerEvent) {
+			if w := e.watchPID.Load(); w != nil && !ev.Up {
+				e.system.Root.Send(w, &peerDown{peer: ev.Peer})
+			}
+		})
+	}
 	ep, err := remote.NewEndpoint(e.system, remote.EndpointConfig{
 		Cluster: cfg.Cluster, Self: cfg.Node, Address: cfg.Address, Peers: cfg.Peers,
 		Transport: cfg.Transport, Logger: cfg.Logger,
@@ -88,6 +99,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	for _, name := range []string{acceptor.ActorName, learner.ActorName, proposer.ActorName, WatchName} {
 		ep.Alias(name, supervisor.ChildPID(e.root, roleName(name)))
 	}
+	e.watchPID.Store(supervisor.ChildPID(e.root, roleName(WatchName)))
 	return e, nil
 }
 

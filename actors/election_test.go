@@ -2,11 +2,13 @@ package actors_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/synod/synod/actors"
 	"github.com/synod/synod/internal/testcluster"
 )
 
@@ -40,5 +42,27 @@ func testKilledLeaderIsReplacedWithHigherTerm(t *testing.T, nodes int) {
 	if next == leader || nextTerm <= term {
 		t.Fatalf("after killing node %d (term %d), node %d leads term %d", leader, term, next, nextTerm)
 	}
+	c.Stop()
+}
+
+// TestFastFailoverStandsWhenLeaderConnectionCloses: with leases off, a
+// follower does not wait out its election timeout when the transport
+// reports the leader's connection closed.
+func TestFastFailoverStandsWhenLeaderConnectionCloses(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 9, Faults: faulty,
+		Configure: func(cfg *actors.Config) { *cfg = actors.FastFailover(*cfg) }})
+	leader, term := c.AwaitLeader(10 * time.Second)
+	killed := time.Now()
+	c.Kill(leader)
+	next, nextTerm := c.AwaitLeader(10 * time.Second)
+	if next == leader || nextTerm <= term {
+		t.Fatalf("after killing node %d (term %d), node %d leads term %d", leader, term, next, nextTerm)
+	}
+	follower := c.Node(next)
+	if !strings.Contains(follower.Log.String(), `"reason":"leader_disconnected"`) {
+		t.Fatalf("node %d did not log the leader's connection closing:\n%s", next, follower.Log.String())
+	}
+	t.Logf("fast-failover: node %d killed, node %d leads term %d %v later", leader, next, nextTerm, time.Since(killed))
 	c.Stop()
 }

@@ -27,7 +27,8 @@ type (
 		target remote.NodeID
 		reply  chan<- error
 	}
-	decided struct{ d learner.Decision }
+	decided  struct{ d learner.Decision }
+	peerDown struct{ peer remote.NodeID }
 )
 
 // watchShell is the actor around watch.Core. Every step reads the
@@ -70,6 +71,8 @@ func (s *watchShell) Receive(ctx actor.Context) {
 		s.core.Tick(s.now())
 	case *decided:
 		s.core.Decided(s.now(), m.d.Instance, m.d.Value)
+	case *peerDown:
+		s.core.PeerDown(s.now(), m.peer)
 	case *panicNow:
 		panic("actors: failure injected by a test")
 	case *acceptor.Heartbeat:
@@ -222,7 +225,7 @@ func (s *watchShell) logEvent(ev watch.Event) {
 		log.LeaseExpired(ev.Term)
 	case "resigned":
 		log.Transferred(ev.Term, leader)
-	case "deposed", "stepped_down", "leader_lost":
+	case "deposed", "stepped_down", "leader_lost", "leader_disconnected":
 		log.LeaderLost(ev.Term, leader, ev.Reason)
 	}
 }

@@ -22,7 +22,9 @@ type memTransport struct {
 	closed  bool
 	recv    func(NodeID, []byte)
 	queue   pending
-	seq     uint64 // orders frames with equal due times by arrival
+
+	peerEvents func(PeerEvent) // see NotifyPeers
+	seq        uint64          // orders frames with equal due times by arrival
 }
 
 // Start attaches the transport to the network and starts delivering.
@@ -93,6 +95,7 @@ func (t *memTransport) Close() error {
 	close(t.done)
 	if started {
 		<-t.exited
+		t.net.announce(t.id, false)
 	}
 	return nil
 }

@@ -229,8 +229,10 @@ func (c *Core) CampaignDone(now time.Duration, o proposer.Outcome) {
 // once, after a short random backoff to avoid duelling candidates.
 func (c *Core) PeerDown(now time.Duration, peer remote.NodeID) {
 	c.advance(now)
-	if c.cfg.LeaseDuration == 0 && c.role == follower && peer == c.leader.Node {
+	if c.cfg.LeaseDuration == 0 && c.role == follower && peer == c.leader.Node && !c.silent {
 		c.deadline = now + c.jitter(c.cfg.ElectionBackoff/4)
+		c.silent = true
+		c.report("leader_disconnected")
 	}
 }
 

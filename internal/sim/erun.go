@@ -63,6 +63,13 @@ func (w *eworld) handle(e *event) error {
 			w.schedule(&event{at: w.now + w.chaosGap(), kind: evChaos})
 		}
 		return nil
+	case evPeerDown:
+		n := w.node(e.node)
+		if !n.up || n.pausedUntil > w.now {
+			return nil
+		}
+		n.watch.PeerDown(n.local(w.now), e.peer)
+		return w.ewatch(n)
 	case evTick:
 		n := w.node(e.node)
 		if !n.up {

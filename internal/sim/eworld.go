@@ -68,7 +68,8 @@ func (n *enode) local(t time.Duration) time.Duration {
 type event struct {
 	at   time.Duration
 	seq  uint64
-	node remote.NodeID // tick or wake target
+	node remote.NodeID // tick or peer-down target
+	peer remote.NodeID // the peer whose connection closed
 	pkt  *packet
 	kind eventKind
 }
@@ -79,6 +80,7 @@ const (
 	evDeliver eventKind = iota
 	evTick
 	evChaos
+	evPeerDown
 )
 
 type eventQueue []*event
@@ -183,7 +185,15 @@ func (w *eworld) boot(n *enode) {
 	w.schedule(&event{at: w.now + time.Duration(w.rng.Int64N(int64(tick))), node: n.id, kind: evTick})
 }
 
+// crash kills a process. Its peers' transports see the connection reset
+// a moment later, as TCP would report it.
 func (w *eworld) crash(n *enode) {
+	for _, o := range w.nodes {
+		if o.up && o != n {
+			d := time.Duration(w.rng.Int64N(int64(2 * time.Millisecond)))
+			w.schedule(&event{at: w.now + d, node: o.id, peer: n.id, kind: evPeerDown})
+		}
+	}
 	n.up = false
 	n.acc, n.lrn, n.prop, n.watch = nil, nil, nil, nil
 	must(n.accStore.Close())
