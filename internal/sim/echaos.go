@@ -2,8 +2,6 @@ package sim
 
 import (
 	"time"
-
-	"github.com/synod/synod/remote"
 )
 
 // chaosGap is the time to the next fault: a few hundred milliseconds, so
@@ -55,24 +53,11 @@ func (w *eworld) chaos() {
 		}
 	case k < 7:
 		clear(w.cut)
-		for _, b := range w.others(n.id) {
-			w.cut[link(n.id, b)] = true
-		}
+		isolate(w.cut, w.ids, n.id)
 		w.trace("isolate node %d", n.id)
 	case k < 8:
 		clear(w.cut)
-		side := map[remote.NodeID]bool{}
-		for _, id := range w.ids {
-			side[id] = w.rng.IntN(2) == 0
-		}
-		for _, a := range w.ids {
-			for _, b := range w.ids {
-				if a < b && side[a] != side[b] {
-					w.cut[link(a, b)] = true
-				}
-			}
-		}
-		w.trace("split %v", side)
+		w.trace("split %v", split(w.rng, w.cut, w.ids))
 	default:
 		clear(w.cut)
 		w.trace("heal")

@@ -3,8 +3,6 @@ package sim
 import (
 	"flag"
 	"fmt"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,39 +43,19 @@ func TestElection(t *testing.T) {
 		}
 		return
 	}
-	var (
-		next, done, terms, grants, confirms, events atomic.Int64
-		failures                                    sync.Map
-		wg                                          sync.WaitGroup
-	)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(*flagElections) {
-					return
-				}
-				seed, nodes, leases := uint64(i), 3+2*int(i%2), i%4 < 3
-				res := RunElection(electionOptions(seed, nodes, leases))
-				done.Add(1)
-				terms.Add(int64(res.Terms))
-				grants.Add(int64(res.LeaseGrants))
-				confirms.Add(int64(res.Confirms))
-				events.Add(int64(res.Events))
-				if res.Violation != nil {
-					failures.Store(seed, fmt.Sprintf("seed %d (%d nodes, leases %v): %v\n  replay: %s", seed, nodes, leases, res.Violation, electionReplay(seed, nodes, leases)))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	violations := 0
-	failures.Range(func(_, v any) bool {
-		violations++
-		if violations <= 10 {
-			t.Error(v)
+	var done, terms, grants, confirms, events atomic.Int64
+	violations := runSchedules(t, *flagElections, func(i int64) string {
+		seed, nodes, leases := uint64(i), 3+2*int(i%2), i%4 < 3
+		res := RunElection(electionOptions(seed, nodes, leases))
+		done.Add(1)
+		terms.Add(int64(res.Terms))
+		grants.Add(int64(res.LeaseGrants))
+		confirms.Add(int64(res.Confirms))
+		events.Add(int64(res.Events))
+		if res.Violation == nil {
+			return ""
 		}
-		return true
+		return fmt.Sprintf("seed %d (%d nodes, leases %v): %v\n  replay: %s", seed, nodes, leases, res.Violation, electionReplay(seed, nodes, leases))
 	})
 	summary := fmt.Sprintf("election simulation: %d schedules (3 and 5 nodes, 3/4 with leases), %d events, %d terms decided, %d leaderships, %d quorum confirmations, %d violations",
 		done.Load(), events.Load(), terms.Load(), grants.Load(), confirms.Load(), violations)

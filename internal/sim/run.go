@@ -110,23 +110,10 @@ func (w *world) repartition() {
 		w.trace("cut link %d-%d", a, b)
 	case 1:
 		a := w.ids[w.rng.IntN(n)]
-		for _, b := range w.others(a) {
-			w.cut[link(a, b)] = true
-		}
+		isolate(w.cut, w.ids, a)
 		w.trace("isolate node %d", a)
 	case 2:
-		side := map[remote.NodeID]bool{}
-		for _, id := range w.ids {
-			side[id] = w.rng.IntN(2) == 0
-		}
-		for _, a := range w.ids {
-			for _, b := range w.ids {
-				if a < b && side[a] != side[b] {
-					w.cut[link(a, b)] = true
-				}
-			}
-		}
-		w.trace("split %v", side)
+		w.trace("split %v", split(w.rng, w.cut, w.ids))
 	default:
 		w.trace("heal")
 	}

@@ -3,8 +3,6 @@ package sim
 import (
 	"flag"
 	"fmt"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -44,41 +42,20 @@ func TestSimulation(t *testing.T) {
 		}
 		return
 	}
-	var (
-		schedules, decided, steps atomic.Int64
-		failures                  sync.Map
-		wg                        sync.WaitGroup
-		next                      atomic.Int64
-	)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(*flagSchedules) {
-					return
-				}
-				seed, nodes := uint64(i), 3
-				if i%2 == 0 {
-					nodes = 5
-				}
-				res := Run(options(seed, nodes))
-				schedules.Add(1)
-				decided.Add(int64(res.Decided))
-				steps.Add(int64(res.Steps))
-				if res.Violation != nil {
-					failures.Store(seed, fmt.Sprintf("seed %d (%d nodes): %v\n  replay: %s", seed, nodes, res.Violation, replayCommand(seed, nodes)))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	violations := 0
-	failures.Range(func(_, v any) bool {
-		violations++
-		if violations <= 10 {
-			t.Error(v)
+	var schedules, decided, steps atomic.Int64
+	violations := runSchedules(t, *flagSchedules, func(i int64) string {
+		seed, nodes := uint64(i), 3
+		if i%2 == 0 {
+			nodes = 5
 		}
-		return true
+		res := Run(options(seed, nodes))
+		schedules.Add(1)
+		decided.Add(int64(res.Decided))
+		steps.Add(int64(res.Steps))
+		if res.Violation == nil {
+			return ""
+		}
+		return fmt.Sprintf("seed %d (%d nodes): %v\n  replay: %s", seed, nodes, res.Violation, replayCommand(seed, nodes))
 	})
 	summary := fmt.Sprintf("simulation: %d schedules (3 and 5 nodes), %d steps, %d instances decided, %d violations",
 		schedules.Load(), steps.Load(), decided.Load(), violations)
