@@ -58,6 +58,11 @@ func TestPanickingActorIsRestarted(t *testing.T) {
 	if restarted[1].Restarts != 2 || restarted[1].Backoff <= restarted[0].Backoff/2 {
 		t.Fatalf("second restart should count 2 with a backoff growing from the first: %+v then %+v", restarted[0], restarted[1])
 	}
+	// protoactor's own report of the failure reaches the same log through
+	// zerolog, under its own group so it cannot clash with our fields.
+	if !strings.Contains(n.Log.String(), `"protoactor.reason":"actors: failure injected by a test"`) {
+		t.Fatalf("protoactor's slog output did not reach the node's log:\n%s", n.Log.String())
+	}
 	next, nextTerm := c.AwaitLeader(10 * time.Second)
 	t.Logf("node %d (term %d) restarted its leader-watch twice (backoffs %v, %v); node %d now leads term %d",
 		leader, term, restarted[0].Backoff, restarted[1].Backoff, next, nextTerm)

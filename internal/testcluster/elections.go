@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -97,8 +96,12 @@ func (c *Elections) Node(id remote.NodeID) *ElectionNode { return c.Nodes[id-1] 
 // comes back empty, as a fresh disk would).
 func (c *Elections) Start(id remote.NodeID) {
 	n := c.Node(id)
+	// protoactor's own log goes through zerolog into the node's log, as a
+	// node binary would route it. Info level: protoactor reports a
+	// recovered panic ("[ACTOR] Recovering") at info.
+	plog := zerolog.New(n.Log).Level(zerolog.InfoLevel)
 	n.System = actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+		actor.WithLoggerFactory(supervisor.LoggerFactory(plog)),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
 	peers := map[remote.NodeID]string{}
