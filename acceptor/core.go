@@ -66,6 +66,10 @@ func (c *Core) Step(msg any) (out Output, ok bool) {
 // already promised a higher one. An equal ballot is promised again, so a
 // duplicated Prepare gets the same answer.
 func (c *Core) Prepare(m *Prepare) Output {
+	if m.Ballot.IsZero() {
+		// No proposer issues the "none" ballot; it is malformed input.
+		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
+	}
 	if m.Instance < c.floor {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
 	}
@@ -94,6 +98,9 @@ func (c *Core) Prepare(m *Prepare) Output {
 // Accepting raises the promise to the ballot, so a later, lower Prepare
 // cannot be promised.
 func (c *Core) Accept(m *Accept) Output {
+	if m.Ballot.IsZero() {
+		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
+	}
 	if m.Instance < c.floor {
 		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
 	}

@@ -223,12 +223,22 @@ func (e *Election) Confirm(ctx context.Context) (Term, error) {
 }
 
 // Guard runs fn only after a confirmation that began after the call, and
-// hands it the confirmed term as its fencing token. A store that fn writes
+// hands it the confirmed term as its fencing token; fn's context is
+// cancelled if this node stops leading meanwhile. A store that fn writes
 // to should refuse writes carrying a term below one it has seen.
 func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term Term) error) error {
 	term, err := e.Confirm(ctx)
 	if err != nil {
 		return err
+	}
+	// fn's context also ends when this leadership period does, as Lead's
+	// does, so fn can stop early; the term still fences what it writes.
+	if t, lctx, ok := e.state.leading(); ok && t == term {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(lctx, cancel)
+		defer stop()
 	}
 	return fn(ctx, term)
 }
@@ -239,9 +249,14 @@ func (e *Election) Resign(ctx context.Context) error { return e.TransferTo(ctx, 
 
 // TransferTo stops leading and makes node (0: the freshest follower) the
 // leader of the next term. It cancels the Lead context, waits up to
-// ResignTimeout for the callback to return, then proposes node itself. It
-// returns once the next term is decided, or with ErrNotLeader.
+// ResignTimeout for the callback to return, then proposes node itself,
+// retrying for up to ResignTimeout more. It returns nil once a later term
+// is decided, ErrNoQuorum if none was, or ErrNotLeader. node must be a
+// peer: this node cannot transfer to itself.
 func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
+	if _, ok := e.cfg.Peers[node]; node != 0 && !ok {
+		return fmt.Errorf("actors: TransferTo(%d): not a peer of node %d", node, e.cfg.Node)
+	}
 	if !e.IsLeader() {
 		l := e.state.snapshot()
 		return &NotLeaderError{Leader: l.Leader, Term: l.Term}

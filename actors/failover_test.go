@@ -143,6 +143,13 @@ func testTransferAndResignHandOffInOneRound(t *testing.T, nodes int) {
 	if after == next || afterTerm != nextTerm+1 {
 		t.Fatalf("after node %d resigned term %d, node %d leads term %d", next, nextTerm, after, afterTerm)
 	}
+	// Only to a peer: not to a stranger, not to itself.
+	if err := c.Node(after).Election.TransferTo(ctx, 99); err == nil {
+		t.Fatal("TransferTo(99) succeeded; 99 is not a member")
+	}
+	if err := c.Node(after).Election.TransferTo(ctx, after); err == nil {
+		t.Fatalf("TransferTo(self) on node %d succeeded", after)
+	}
 	// A follower cannot hand off.
 	var nl *actors.NotLeaderError
 	if err := c.Node(next).Election.Resign(ctx); !errors.As(err, &nl) || nl.Leader != after {
@@ -328,5 +335,27 @@ watch:
 	}
 	t.Logf("link %d-%d cut for 10 s: node %d kept term %d", a, b, leader, term)
 	cancel()
+	c.Stop()
+}
+
+// TestHandOffWithoutMajorityGivesUp: a leader that can reach no one
+// cannot hand off; Resign reports ErrNoQuorum after about ResignTimeout
+// instead of hanging, so Close cannot hang either.
+func TestHandOffWithoutMajorityGivesUp(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 10, Faults: faulty,
+		Configure: func(cfg *actors.Config) { cfg.ResignTimeout = 200 * time.Millisecond }})
+	leader, _ := c.AwaitLeader(10 * time.Second)
+	c.Net.Isolate(leader)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	begin := time.Now()
+	err := c.Node(leader).Election.Resign(ctx)
+	if !errors.Is(err, actors.ErrNoQuorum) {
+		t.Fatalf("isolated leader's Resign: %v, want ErrNoQuorum", err)
+	}
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Fatalf("Resign took %v with ResignTimeout 200ms", took)
+	}
 	c.Stop()
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -27,8 +28,9 @@ type (
 		target remote.NodeID
 		reply  chan<- error
 	}
-	decided  struct{ d learner.Decision }
-	peerDown struct{ peer remote.NodeID }
+	decided      struct{ d learner.Decision }
+	peerDown     struct{ peer remote.NodeID }
+	abortHandoff struct{}
 )
 
 // watchShell is the actor around watch.Core. Every step reads the
@@ -43,7 +45,8 @@ type watchShell struct {
 
 	nextConfirm uint64
 	confirms    map[uint64]chan<- watch.ConfirmResult
-	resign      chan<- error // waiting for the hand-off campaign
+	resign      chan<- error // waiting for the hand-off
+	resignTimer *time.Timer
 	lastLease   time.Duration
 	beats       map[uint64]time.Time // heartbeat seq → when sent, for RTT
 	log         zerolog.Logger
@@ -91,24 +94,27 @@ func (s *watchShell) Receive(ctx actor.Context) {
 		s.core.Step(s.now(), m)
 	case *proposer.Outcome:
 		s.core.CampaignDone(s.now(), *m)
-		if s.resign != nil {
-			if m.Err != nil {
-				s.resign <- m.Err
-			} else {
-				s.resign <- nil
-			}
-			s.resign = nil
-		}
+	case *abortHandoff:
+		s.core.AbortHandoff(s.now())
 	case *confirmCall:
 		s.nextConfirm++
 		s.confirms[s.nextConfirm] = m.reply
 		s.core.Confirm(s.now(), s.nextConfirm)
 	case *resignCall:
-		if !s.core.Resign(s.now(), m.target) {
-			m.reply <- &NotLeaderError{}
+		if s.resign != nil {
+			m.reply <- errors.New("actors: a hand-off is already in progress")
 			break
 		}
 		s.resign = m.reply
+		if !s.core.Resign(s.now(), m.target) {
+			term, l := s.core.Term()
+			s.replyResign(&NotLeaderError{Leader: l.Node, Term: Term(term)})
+			break
+		}
+		// A hand-off that cannot reach a majority gives up after
+		// ResignTimeout rather than hang Close.
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		s.resignTimer = time.AfterFunc(s.e.cfg.ResignTimeout, func() { root.Send(self, &abortHandoff{}) })
 	default:
 		return
 	}
@@ -158,9 +164,7 @@ func (s *watchShell) stopped() {
 	for _, reply := range s.confirms {
 		reply <- watch.ConfirmResult{Err: watch.ErrNotLeader}
 	}
-	if s.resign != nil {
-		s.resign <- ErrClosed
-	}
+	s.replyResign(ErrClosed)
 	if s.core != nil {
 		term, _ := s.core.Term()
 		s.e.state.publish(watch.Event{Term: term, Reason: "stepped_down"}, time.Time{})
@@ -200,6 +204,13 @@ func (s *watchShell) flush(ctx actor.Context) {
 		s.lastLease = lu
 		e.state.renew(e.start.Add(lu))
 	}
+	if h := r.Handoff; h != nil {
+		if errors.Is(h.Err, watch.ErrNoQuorum) {
+			s.replyResign(ErrNoQuorum)
+		} else {
+			s.replyResign(nil)
+		}
+	}
 	for _, c := range r.Confirms {
 		if reply, ok := s.confirms[c.ID]; ok {
 			delete(s.confirms, c.ID)
@@ -207,6 +218,18 @@ func (s *watchShell) flush(ctx actor.Context) {
 		}
 	}
 	e.rounds.Store(s.core.QuorumRounds())
+}
+
+// replyResign answers the caller of Resign or TransferTo, if one waits.
+func (s *watchShell) replyResign(err error) {
+	if s.resignTimer != nil {
+		s.resignTimer.Stop()
+		s.resignTimer = nil
+	}
+	if s.resign != nil {
+		s.resign <- err
+		s.resign = nil
+	}
 }
 
 func (s *watchShell) logEvent(ev watch.Event) {

@@ -91,8 +91,11 @@ func (c *Core) Step(msg any) (Output, bool) {
 		c.latest = max(c.latest, m.Latest)
 		if m.Floor > c.prefix+1 {
 			// The peer pruned what we lack: it was decided long ago and
-			// leadership needs only the latest, so skip past it.
+			// leadership needs only the latest, so skip past it, and prune
+			// to the same floor so that peers catching up from us skip it
+			// too, and a restart does not bring the gap back.
 			c.prefix = m.Floor - 1
+			c.pruneTo(m.Floor)
 		}
 		for _, d := range m.Decisions {
 			c.learn(d.Instance, d.Value)
@@ -161,15 +164,24 @@ func (c *Core) advance() {
 	if c.prefix+1 <= keep+keep/8 {
 		return
 	}
-	if floor := c.prefix + 1 - keep; floor > c.floor+keep/8 {
-		c.floor = floor
-		for inst := range c.decided {
-			if inst < floor {
-				delete(c.decided, inst)
-			}
-		}
-		c.out.Prune = floor
+	if floor := c.prefix + 1 - keep; floor >= c.floor+keep/8 {
+		c.pruneTo(floor)
 	}
+}
+
+// pruneTo raises the floor, forgets what falls below it, and asks the
+// shell to prune the store likewise.
+func (c *Core) pruneTo(floor uint64) {
+	if floor <= c.floor {
+		return
+	}
+	c.floor = floor
+	for inst := range c.decided {
+		if inst < floor {
+			delete(c.decided, inst)
+		}
+	}
+	c.out.Prune = floor
 }
 
 // since answers a SinceRequest from the decisions held, in instance order.

@@ -54,6 +54,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("proposer: Config.AttemptTicks must be at least 1, got %d", c.AttemptTicks)
 	case c.BackoffTicks < 1:
 		return fmt.Errorf("proposer: Config.BackoffTicks must be at least 1, got %d", c.BackoffTicks)
+	case c.MaxBackoffTicks > 1<<20:
+		return fmt.Errorf("proposer: Config.MaxBackoffTicks must be at most %d, got %d", 1<<20, c.MaxBackoffTicks)
 	case c.MaxBackoffTicks < c.BackoffTicks:
 		return fmt.Errorf("proposer: Config.MaxBackoffTicks (%d) must be at least BackoffTicks (%d)", c.MaxBackoffTicks, c.BackoffTicks)
 	case c.MaxAttempts < 0:
@@ -68,6 +70,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("proposer: Config.Acceptors lists node %d twice", id)
 		}
 		seen[id] = true
+	}
+	for _, id := range c.Learners {
+		if id == 0 {
+			return errors.New("proposer: Config.Learners contains node id 0")
+		}
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ type Ready struct {
 	Events   []Event
 	Confirms []ConfirmResult
 	Observe  uint64
+	Handoff  *HandoffResult
 }
 
 type role uint8
@@ -81,6 +82,7 @@ type Core struct {
 	lastAck    map[remote.NodeID]time.Duration
 
 	confirm confirmState
+	handoff handoff
 	ready   Ready
 }
 
@@ -150,6 +152,7 @@ func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
 		c.report("elected")
 		return
 	}
+	c.handoffDecided()
 	c.role = follower
 	c.resetTimer() // a new leader: give it a full timeout to be heard
 	reason := "elected"
@@ -183,7 +186,8 @@ func (c *Core) Tick(now time.Duration) {
 		c.silent = true
 		c.report("leader_lost")
 	}
-	if now >= c.deadline && !c.campaigning {
+	c.handoffTick()
+	if now >= c.deadline && !c.campaigning && !c.handoff.active {
 		c.campaigning = true
 		c.resetTimer()
 		c.ready.Campaign = &Campaign{Instance: c.term + 1, Value: Leader{Node: c.cfg.Self, Incarnation: c.cfg.Incarnation}.Encode()}
@@ -213,6 +217,9 @@ func (c *Core) Step(now time.Duration, msg any) bool {
 func (c *Core) CampaignDone(now time.Duration, o proposer.Outcome) {
 	c.advance(now)
 	c.campaigning = false
+	if c.handoff.active {
+		c.handoffOutcome(o)
+	}
 	if o.Err == nil {
 		c.Decided(now, o.Instance, o.Value)
 		return
@@ -237,8 +244,9 @@ func (c *Core) PeerDown(now time.Duration, peer remote.NodeID) {
 }
 
 // Resign stops leading at once and proposes target (or, if 0, the
-// follower with the freshest acknowledgements) as leader of term+1. The
-// shell must have stopped the Lead callback first.
+// follower with the freshest acknowledgements) as leader of term+1,
+// retrying until a later term is decided or AbortHandoff. Ready.Handoff
+// reports the end. The shell must have stopped the Lead callback first.
 func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
 	c.advance(now)
 	if c.role != leader {
@@ -252,10 +260,11 @@ func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
 	c.confirmFailAll(ErrNotLeader)
 	c.report("resigned")
 	if target == 0 || target == c.cfg.Self {
+		// No one to hand to: stepping down is all there is to do.
+		c.ready.Handoff = &HandoffResult{Term: c.term}
 		return true
 	}
-	c.campaigning = true
-	c.ready.Campaign = &Campaign{Instance: c.term + 1, Value: Leader{Node: target}.Encode()}
+	c.beginHandoff(target)
 	return true
 }
 

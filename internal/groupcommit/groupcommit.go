@@ -54,6 +54,8 @@ func (c *Committer[T]) Submit(items []T, after func(error)) {
 
 // Stop saves whatever is queued, runs its callbacks, and ends the writer.
 // When Stop returns, no callback is running or will run. It is idempotent.
+// It must not be called from a callback, which runs on the writer it
+// waits for.
 func (c *Committer[T]) Stop() {
 	c.mu.Lock()
 	c.stopped = true

@@ -18,6 +18,18 @@ func (w *eworld) chaos() {
 	if l := w.leaderNode(); l != nil && w.rng.IntN(2) == 0 {
 		n = l
 	}
+	// Now and then the leader hands off, to a random node or (target 0)
+	// to its freshest follower.
+	if l := w.leaderNode(); l != nil && w.rng.IntN(8) == 0 {
+		target := w.ids[w.rng.IntN(len(w.ids))]
+		if target == l.id {
+			target = 0
+		}
+		w.trace("node %d resigns to %d", l.id, target)
+		l.watch.Resign(l.local(w.now), target)
+		w.handoffErr = w.ewatch(l)
+		return
+	}
 	switch k := w.rng.IntN(10); {
 	case k < 2:
 		if n.up {

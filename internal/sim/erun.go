@@ -62,7 +62,7 @@ func (w *eworld) handle(e *event) error {
 			w.chaos()
 			w.schedule(&event{at: w.now + w.chaosGap(), kind: evChaos})
 		}
-		return nil
+		return w.handoffErr
 	case evPeerDown:
 		n := w.node(e.node)
 		if !n.up || n.pausedUntil > w.now {

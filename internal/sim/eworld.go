@@ -116,6 +116,7 @@ type eworld struct {
 	lastLeader map[uint64]remote.NodeID
 	nextReq    uint64
 	res        ElectionResult
+	handoffErr error // a violation found while a chaos step resigned
 	wcfg       func(id remote.NodeID, inc uint64) watch.Config
 }
 
