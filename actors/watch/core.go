@@ -169,10 +169,12 @@ func (c *Core) Tick(now time.Duration) {
 	c.advance(now)
 	c.confirmTick()
 	if c.role == leader {
-		if now >= c.nextBeat {
+		// Check the lease first: a leader waking from a pause must step
+		// down, not heartbeat a term it may no longer hold.
+		c.report("")
+		if c.role == leader && now >= c.nextBeat {
 			c.heartbeat()
 		}
-		c.report("")
 		return
 	}
 	if c.term < c.latestSeen {
