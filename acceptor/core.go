@@ -66,20 +66,10 @@ func (c *Core) Step(msg any) (out Output, ok bool) {
 // already promised a higher one. An equal ballot is promised again, so a
 // duplicated Prepare gets the same answer.
 func (c *Core) Prepare(m *Prepare) Output {
-	if m.Ballot.IsZero() {
-		// No proposer issues the "none" ballot; it is malformed input.
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
-	}
-	if m.Instance < c.floor {
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
-	}
-	if n := c.refuseForLease(m.Instance, m.Ballot); n != nil {
+	if n := c.refusal(m.Instance, m.Ballot); n != nil {
 		return Output{Reply: n}
 	}
 	s := c.states[m.Instance]
-	if m.Ballot.Less(s.Promised) {
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
-	}
 	s.Promised = m.Ballot
 	c.states[m.Instance] = s
 	c.maxInstance = max(c.maxInstance, m.Instance)
@@ -98,21 +88,10 @@ func (c *Core) Prepare(m *Prepare) Output {
 // Accepting raises the promise to the ballot, so a later, lower Prepare
 // cannot be promised.
 func (c *Core) Accept(m *Accept) Output {
-	if m.Ballot.IsZero() {
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
-	}
-	if m.Instance < c.floor {
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPruned)}
-	}
-	// Refused under a lease too: an Accept needs no Prepare, so checking
-	// Prepare alone would let a rival in.
-	if n := c.refuseForLease(m.Instance, m.Ballot); n != nil {
+	if n := c.refusal(m.Instance, m.Ballot); n != nil {
 		return Output{Reply: n}
 	}
 	s := c.states[m.Instance]
-	if m.Ballot.Less(s.Promised) {
-		return Output{Reply: c.nack(m.Instance, m.Ballot, NackPromised)}
-	}
 	c.maxInstance = max(c.maxInstance, m.Instance)
 	s.Promised = m.Ballot
 	s.Accepted = m.Ballot
@@ -123,6 +102,27 @@ func (c *Core) Accept(m *Accept) Output {
 		Persist: []Record{{Instance: m.Instance, State: s}},
 		Reply:   &Accepted{Instance: m.Instance, Ballot: m.Ballot, From: c.self},
 	}
+}
+
+// refusal returns the Nack owed to a Prepare or Accept at b for instance,
+// or nil if the acceptor may vote. Both messages face the same checks:
+// an Accept needs no Prepare, so a check on Prepare alone (the lease, say)
+// would let a rival in through Accept.
+func (c *Core) refusal(instance uint64, b Ballot) *Nack {
+	switch {
+	case b.IsZero():
+		// No proposer issues the "none" ballot; it is malformed input.
+		return c.nack(instance, b, NackPromised)
+	case instance < c.floor:
+		return c.nack(instance, b, NackPruned)
+	}
+	if n := c.refuseForLease(instance, b); n != nil {
+		return n
+	}
+	if b.Less(c.states[instance].Promised) {
+		return c.nack(instance, b, NackPromised)
+	}
+	return nil
 }
 
 // Prune forgets every instance below below and refuses to vote on them from
