@@ -94,8 +94,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("watch: Config.LeaseDuration must not be negative, got %v", c.LeaseDuration)
 	case c.LeaseDuration > 0 && c.LeaseDuration <= c.HeartbeatInterval:
 		return fmt.Errorf("watch: Config.LeaseDuration (%v) must exceed HeartbeatInterval (%v)", c.LeaseDuration, c.HeartbeatInterval)
-	case c.MaxClockDrift < 0 || c.MaxClockDrift >= 0.5:
+	case !(c.MaxClockDrift >= 0 && c.MaxClockDrift < 0.5): // also refuses NaN
 		return fmt.Errorf("watch: Config.MaxClockDrift must be in [0, 0.5), got %v", c.MaxClockDrift)
+	}
+	seen := map[remote.NodeID]bool{}
+	for _, id := range c.Members {
+		if id == 0 || seen[id] {
+			return fmt.Errorf("watch: Config.Members must list distinct node ids above 0, got %v", c.Members)
+		}
+		seen[id] = true
+	}
+	if !seen[c.Self] {
+		return fmt.Errorf("watch: Config.Members must include Self (%d)", c.Self)
 	}
 	return nil
 }

@@ -146,5 +146,9 @@ func (c *Core) confirmFailAll(err error) {
 }
 
 func (c *Core) confirmAnswer(id uint64, err error, quorum bool) {
-	c.ready.Confirms = append(c.ready.Confirms, ConfirmResult{ID: id, Term: c.term, Leader: c.leader, Quorum: quorum, Err: err})
+	hint := c.leader
+	if err != nil {
+		hint = c.knownLeader()
+	}
+	c.ready.Confirms = append(c.ready.Confirms, ConfirmResult{ID: id, Term: c.term, Leader: hint, Quorum: quorum, Err: err})
 }

@@ -78,6 +78,7 @@ type Core struct {
 	acks       map[uint64]map[remote.NodeID]bool
 	leaseUntil time.Duration
 	lastQuorum time.Duration // send time of the newest majority-acked heartbeat
+	quorumSeen bool          // some heartbeat of this term was majority-acked
 	nextBeat   time.Duration
 	lastAck    map[remote.NodeID]time.Duration
 
@@ -99,7 +100,10 @@ func NewCore(cfg Config, rng *rand.Rand, now time.Duration, latest uint64, value
 	if latest > 0 {
 		l, _ := DecodeLeader(value) // an undecodable value names no one
 		c.term, c.leader, c.latestSeen = latest, l, latest
-		if l.Node == cfg.Self && l.Incarnation != cfg.Incarnation {
+		// Named in the latest term: by an earlier process (another
+		// incarnation), or by this process before its leader-watch was
+		// restarted. Either way that leadership died with its holder.
+		if l.Node == cfg.Self {
 			c.deadline = now
 		}
 	}
@@ -117,7 +121,7 @@ func (c *Core) Leading(now time.Duration) bool {
 	if c.cfg.LeaseDuration > 0 {
 		return now < c.leaseUntil
 	}
-	return now-max(c.lastQuorum, c.elected) < c.cfg.ElectionTimeout && c.lastQuorum > 0
+	return c.quorumSeen && now-max(c.lastQuorum, c.elected) < c.cfg.ElectionTimeout
 }
 
 // LeaseUntil returns the end of this node's lease on its own clock, or 0.
@@ -145,14 +149,14 @@ func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
 	l, _ := DecodeLeader(value)
 	wasLeader := c.role == leader
 	c.term, c.leader, c.campaigning, c.silent = term, l, false, false
+	c.handoffDecided()
 	if c.isSelf(l) {
-		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum = leader, now, 0, 0, 0
+		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum, c.quorumSeen = leader, now, 0, 0, 0, false
 		c.sent, c.acks, c.lastAck = map[uint64]time.Duration{}, map[uint64]map[remote.NodeID]bool{}, map[remote.NodeID]time.Duration{}
 		c.heartbeat()
 		c.report("elected")
 		return
 	}
-	c.handoffDecided()
 	c.role = follower
 	c.resetTimer() // a new leader: give it a full timeout to be heard
 	reason := "elected"
@@ -286,17 +290,19 @@ func (c *Core) acked(m *acceptor.HeartbeatAck) {
 	if c.role != leader || m.Term != c.term || !m.Granted {
 		return
 	}
+	// Every granted ack shows the follower is fresh, even one for a
+	// heartbeat whose majority is already counted (Resign picks by it).
+	c.lastAck[m.From] = c.now
 	sent, ok := c.sent[m.Seq]
 	if !ok {
 		return // too old to matter
 	}
-	c.lastAck[m.From] = c.now
 	votes := c.acks[m.Seq]
 	votes[m.From] = true
 	if len(votes) < c.quorum {
 		return
 	}
-	c.lastQuorum = max(c.lastQuorum, sent)
+	c.lastQuorum, c.quorumSeen = max(c.lastQuorum, sent), true
 	if c.cfg.LeaseDuration > 0 {
 		c.leaseUntil = max(c.leaseUntil, sent+c.cfg.leaderLease())
 	}
@@ -338,17 +344,22 @@ func (c *Core) report(reason string) {
 		return
 	}
 	c.leading = leading
-	known := c.leader
+	c.ready.Events = append(c.ready.Events, Event{Term: c.term, Leader: c.knownLeader(), Leading: leading, Reason: reason})
+}
+
+// knownLeader is the leader known to be alive: the decided one, unless
+// it fell silent or it is this node and this node no longer leads.
+func (c *Core) knownLeader() Leader {
 	if c.silent || (c.role != leader && c.leader.Node == c.cfg.Self) {
-		known = Leader{} // no leader is known to be alive
+		return Leader{}
 	}
-	c.ready.Events = append(c.ready.Events, Event{Term: c.term, Leader: known, Leading: leading, Reason: reason})
+	return c.leader
 }
 
 // mustStepDown: a leader that had a lease and lost it steps down; one that
 // never got one gives up after an election timeout.
 func (c *Core) mustStepDown() bool {
-	if c.lastQuorum > 0 || c.leaseUntil > 0 {
+	if c.quorumSeen {
 		return true
 	}
 	return c.now-c.elected >= c.cfg.ElectionTimeout
