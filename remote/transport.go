@@ -1,8 +1,8 @@
 package remote
 
 // Transport moves opaque frames between nodes. An Endpoint owns one and is
-// its only caller; the in-memory MemNetwork implements it for tests, and a
-// gRPC transport will implement it for real networks.
+// its only caller; the in-memory MemNetwork implements it for tests, and
+// GRPCTransport for real networks.
 //
 // Send never blocks: a frame that cannot be queued is dropped (Paxos
 // tolerates loss; a blocked actor does not). A transport may also lose a
@@ -37,8 +37,9 @@ type PeerEvent struct {
 	Up   bool
 }
 
-// PeerNotifier is implemented by transports that observe connections (the
-// gRPC transport will). The in-memory transport does not implement it.
+// PeerNotifier is implemented by transports that observe connections:
+// GRPCTransport, and MemNetwork's members (which report a peer's transport
+// closing, as a TCP reset would).
 type PeerNotifier interface {
 	// NotifyPeers registers fn, which the transport calls from its own
 	// goroutines for every connection change, until Close. fn must not

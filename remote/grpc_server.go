@@ -1,0 +1,179 @@
+package remote
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	grpcpeer "google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// frames serves one inbound stream: a peer's outbound stream to this node.
+// It checks the peer's handshake, answers with this node's, and hands every
+// frame to recv until the stream ends. It implements grpcFrameServer; gRPC
+// runs it on a goroutine of its own per stream.
+func (t *GRPCTransport) frames(stream grpc.ServerStream) error {
+	ctx := stream.Context()
+	h, l, err := t.admit(ctx)
+	if err != nil {
+		reason := reasonOf(err, rejectMalformed)
+		t.reject(l, h.Node, "server", reason, remoteAddr(ctx), err)
+		return status.Error(refusalCode(reason), "synod handshake: "+reason)
+	}
+	if !t.enter() {
+		return status.Error(codes.Unavailable, "synod: transport closing")
+	}
+	defer t.wg.Done()
+	if err := stream.SendHeader(t.hello.metadata()); err != nil {
+		return err
+	}
+
+	t.updateState(l, "", func(s *linkState) { s.inbound++ })
+	l.kick()
+	reason := "inbound_closed"
+	defer func() { t.updateState(l, reason, func(s *linkState) { s.inbound-- }) }()
+	for {
+		var b []byte
+		if err := stream.RecvMsg(&b); err != nil {
+			if status.Code(err) == codes.ResourceExhausted {
+				// gRPC refused a message above MaxRecvMsgSize; the stream
+				// is unusable after that, and the peer reconnects.
+				t.refuseFrame(l, "oversize", -1)
+				reason = "inbound_oversize"
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if len(b) > t.cfg.MaxFrameSize {
+			// gRPC enforces the same limit; this is the check of record,
+			// should the two ever disagree.
+			t.refuseFrame(l, "oversize", len(b))
+			continue
+		}
+		if t.closing.Load() {
+			return status.Error(codes.Unavailable, "synod: transport closing")
+		}
+		// Counted first, so that whatever a receiver observed is already
+		// in Stats when it looks.
+		t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.received })
+		t.recv(l.id, b)
+	}
+}
+
+// admit checks the handshake of an inbound stream and returns the peer's
+// link. On a refusal it returns what it learnt of the claim, and the link
+// only when the claim names a configured peer of this cluster (so that
+// strangers are counted in the totals alone).
+func (t *GRPCTransport) admit(ctx context.Context) (handshake, *grpcLink, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	h, err := parseHandshake(md)
+	if err != nil {
+		return h, nil, err
+	}
+	if h.Cluster != t.cfg.Cluster {
+		return h, nil, &handshakeError{rejectWrongCluster, "cluster " + truncate(h.Cluster)}
+	}
+	l := t.links[h.Node]
+	if l == nil {
+		return h, nil, &handshakeError{rejectUnknownNode, "node " + h.Node.String() + " is not a peer"}
+	}
+	if t.cfg.TLS == nil {
+		return h, l, nil
+	}
+	// The TLS handshake already verified the chain to the cluster CA
+	// (ClientAuth is RequireAndVerifyClientCert); what remains is whether
+	// the certificate may speak for the node it claims.
+	cert := verifiedLeaf(ctx)
+	if cert == nil {
+		return h, l, &handshakeError{rejectNoCertificate, "no verified client certificate"}
+	}
+	return h, l, checkIdentity(cert, h.Node, l.addr)
+}
+
+// reject counts and logs a refused handshake. side is "server" when this
+// node refused a peer's stream, "client" when it refused a peer's answer.
+// l is nil for strangers; node is 0 when the claim did not parse.
+func (t *GRPCTransport) reject(l *grpcLink, node NodeID, side, reason string, remote net.Addr, err error) {
+	if t.closing.Load() {
+		return // a handshake cut short by Close is no rejection
+	}
+	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.rejected })
+	ev := t.log.Warn().Str("event", "handshake_rejected").Uint64("peer", uint64(node)).
+		Str("side", side).Str("reason", reason)
+	if remote != nil {
+		ev = ev.Str("remote", remote.String())
+	}
+	ev.Err(err).Send()
+}
+
+// refuseFrame counts and logs an incoming frame above MaxFrameSize; size
+// is -1 when gRPC refused it before we saw it.
+func (t *GRPCTransport) refuseFrame(l *grpcLink, reason string, size int) {
+	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.refused })
+	t.log.Warn().Str("event", "frame_refused").Uint64("peer", uint64(l.id)).Str("reason", reason).
+		Int("size", size).Int("limit", t.cfg.MaxFrameSize).Send()
+}
+
+// refusalCode is the gRPC status a refused handshake ends the stream with.
+func refusalCode(reason string) codes.Code {
+	switch reason {
+	case rejectMalformed, rejectVersion:
+		return codes.InvalidArgument
+	case rejectNoCertificate:
+		return codes.Unauthenticated
+	default:
+		return codes.PermissionDenied
+	}
+}
+
+// verifiedLeaf returns the peer's certificate from ctx if the TLS handshake
+// verified it against the configured CAs, or nil.
+func verifiedLeaf(ctx context.Context) *x509.Certificate {
+	p, ok := grpcpeer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	info, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(info.State.VerifiedChains) == 0 || len(info.State.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return info.State.VerifiedChains[0][0]
+}
+
+func remoteAddr(ctx context.Context) net.Addr {
+	if p, ok := grpcpeer.FromContext(ctx); ok {
+		return p.Addr
+	}
+	return nil
+}
+
+// countingCreds wraps the server's TLS credentials to count and log
+// failed TLS handshakes: a client whose certificate does not chain to the
+// cluster CA never reaches a stream handler, so this is the only place its
+// refusal can be seen.
+type countingCreds struct {
+	credentials.TransportCredentials
+	t *GRPCTransport
+}
+
+func (c *countingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	out, info, err := c.TransportCredentials.ServerHandshake(conn)
+	if err != nil {
+		c.t.reject(nil, 0, "server", rejectTLSHandshake, conn.RemoteAddr(), err)
+	}
+	return out, info, err
+}
+
+func (c *countingCreds) Clone() credentials.TransportCredentials {
+	return &countingCreds{TransportCredentials: c.TransportCredentials.Clone(), t: c.t}
+}

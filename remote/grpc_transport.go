@@ -1,0 +1,259 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+)
+
+// Timings of the gRPC connections. They are not configurable: they bound
+// how long a dead connection goes unnoticed, and every node must pick
+// values the others' keepalive enforcement accepts.
+const (
+	// grpcKeepaliveTime is how long a connection may be silent before a
+	// ping checks it; grpcKeepaliveTimeout how long the ping may go
+	// unanswered before the connection is closed. They catch a peer whose
+	// machine vanished without a FIN or RST.
+	grpcKeepaliveTime    = 10 * time.Second
+	grpcKeepaliveTimeout = 5 * time.Second
+	// grpcMinPingInterval is the most frequent ping a server tolerates.
+	grpcMinPingInterval = 5 * time.Second
+	// handshakeTimeout bounds the wait for a peer's answer to a stream
+	// (and the TLS handshake on the server side).
+	handshakeTimeout = 10 * time.Second
+	// maxStreamsPerConn bounds the streams one connection may open; a
+	// node needs one.
+	maxStreamsPerConn = 8
+)
+
+var (
+	_ Transport    = (*GRPCTransport)(nil)
+	_ PeerNotifier = (*GRPCTransport)(nil)
+)
+
+// ErrTransportClosed is returned by Start on a closed GRPCTransport.
+var ErrTransportClosed = errors.New("remote: grpc transport closed")
+
+// GRPCTransport is the network Transport: gRPC over TCP, with mutual TLS
+// when configured. It implements Transport and PeerNotifier.
+//
+// Each node dials every peer and keeps one long-lived gRPC stream to it,
+// on which it sends its frames; it receives on the streams its peers
+// dialled. One gRPC message is one frame (see frameCodec). A stream opens
+// with a handshake in gRPC metadata (see grpc_handshake.go): the server
+// refuses a wrong cluster, an unknown node, or, under mTLS, a certificate
+// that does not chain to the cluster CA or does not match the claimed
+// node; it counts and logs each refusal. The dialer checks the server's
+// answering handshake the same way. The from that recv is given is the
+// node id of the stream's handshake: proven by the certificate under mTLS,
+// merely claimed in plaintext.
+//
+// Send never blocks: frames wait in a bounded queue per peer, drained by
+// one goroutine per peer that owns the stream, reconnects with backoff
+// while the peer is down, and keeps the queue meanwhile. A peer that
+// dials in ends that backoff, so a restarted node is heard at once.
+//
+// A peer is up, for NotifyPeers and Stats, while both its streams are
+// established; see grpc_peer.go.
+//
+// All methods are safe for concurrent use.
+type GRPCTransport struct {
+	cfg    GRPCConfig // defaults applied
+	hello  handshake  // what this node says in every handshake
+	log    zerolog.Logger
+	lis    net.Listener
+	server *grpc.Server
+
+	// links is built in NewGRPCTransport and never modified.
+	links map[NodeID]*grpcLink
+
+	// ctx is cancelled by Close; every stream and wait derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	notify  func(PeerEvent)      // set before Start, then only read
+	recv    func(NodeID, []byte) // set by Start, then only read
+	wg      sync.WaitGroup       // links, inbound handlers, Serve; Add only under mu, before closed
+	closing atomic.Bool          // set at the start of Close
+	stateMu sync.Mutex           // guards every link's state
+	total   grpcCounters
+}
+
+// NewGRPCTransport validates cfg, applies its defaults and binds the
+// listener (or takes cfg.Listener), so that Addr is known at once. It
+// starts no goroutine and connects to nobody until Start.
+func NewGRPCTransport(cfg GRPCConfig) (*GRPCTransport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	lis := cfg.Listener
+	if lis == nil {
+		var err error
+		if lis, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("remote: grpc transport: listen on %s: %w", cfg.Listen, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t := &GRPCTransport{
+		cfg:    cfg,
+		hello:  handshake{Cluster: cfg.Cluster, Node: cfg.Self},
+		log:    cfg.Logger.With().Str("component", "grpc_transport").Uint64("node", uint64(cfg.Self)).Logger(),
+		lis:    lis,
+		links:  make(map[NodeID]*grpcLink, len(cfg.Peers)),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+	for id, addr := range cfg.Peers {
+		t.links[id] = &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1)}
+	}
+	t.server = grpc.NewServer(t.serverOptions()...)
+	t.server.RegisterService(&grpcServiceDesc, t)
+	return t, nil
+}
+
+func (t *GRPCTransport) serverOptions() []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.ForceServerCodecV2(frameCodec{}),
+		grpc.MaxRecvMsgSize(t.cfg.MaxFrameSize),
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
+		grpc.ConnectionTimeout(handshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: grpcMinPingInterval, PermitWithoutStream: true}),
+	}
+	if t.cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(&countingCreds{TransportCredentials: credentials.NewTLS(t.cfg.TLS), t: t}))
+	}
+	return opts
+}
+
+// Addr returns the address the transport listens on, with the port that
+// was bound when Listen asked for port 0.
+func (t *GRPCTransport) Addr() net.Addr { return t.lis.Addr() }
+
+// Start creates a lazy gRPC client connection per peer, starts serving,
+// and starts one link goroutine per peer. recv is called from the inbound
+// stream handlers, one per peer, so possibly concurrently; see Transport.
+func (t *GRPCTransport) Start(recv func(from NodeID, frame []byte)) error {
+	if recv == nil {
+		return errors.New("remote: grpc transport: recv must not be nil")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closed:
+		return ErrTransportClosed
+	case t.started:
+		return errors.New("remote: grpc transport: already started")
+	}
+	for _, l := range t.links {
+		if err := l.dial(); err != nil {
+			for _, l := range t.links {
+				l.closeConn()
+			}
+			return err
+		}
+	}
+	t.started, t.recv = true, recv
+	if t.cfg.Insecure {
+		t.log.Warn().Str("event", "insecure_plaintext").Str("addr", t.lis.Addr().String()).
+			Str("reason", "Insecure is set: frames travel unauthenticated and unencrypted").Send()
+	}
+	t.log.Info().Str("event", "transport_started").Str("addr", t.lis.Addr().String()).
+		Bool("tls", t.cfg.TLS != nil).Int("peers", len(t.links)).Send()
+
+	t.wg.Add(1 + len(t.links))
+	go func() {
+		defer t.wg.Done()
+		if err := t.server.Serve(t.lis); err != nil && !t.closing.Load() {
+			t.log.Error().Str("event", "serve_failed").Err(err).Send()
+		}
+	}()
+	for _, l := range t.links {
+		go l.run()
+	}
+	return nil
+}
+
+// Send copies frame into to's queue. It returns false, counting a drop,
+// when to is not a configured peer, frame exceeds MaxFrameSize, the queue
+// is full, or the transport is closed. It never blocks.
+func (t *GRPCTransport) Send(to NodeID, frame []byte) bool {
+	l := t.links[to]
+	if l == nil || t.closing.Load() || len(frame) > t.cfg.MaxFrameSize {
+		t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.dropped })
+		return false
+	}
+	select {
+	case l.queue <- append([]byte(nil), frame...):
+		return true
+	default:
+		t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.dropped })
+		return false
+	}
+}
+
+// Close stops the server (closing the listener and every inbound
+// connection), cancels every outbound stream, waits for every goroutine
+// the transport started, and closes the client connections. Frames still
+// queued are dropped and counted. recv and the NotifyPeers function are
+// not called after Close returns. It must not be called from recv or from
+// the NotifyPeers function. Idempotent; it always returns nil.
+func (t *GRPCTransport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	started := t.started
+	t.mu.Unlock()
+
+	t.closing.Store(true)
+	t.cancel()
+	t.server.Stop()
+	if !started {
+		_ = t.lis.Close() // the server never took it
+	}
+	t.wg.Wait()
+	for _, l := range t.links {
+		l.closeConn()
+		for drained := false; !drained; {
+			select {
+			case <-l.queue:
+				t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.dropped })
+			default:
+				drained = true
+			}
+		}
+	}
+	if started {
+		t.log.Info().Str("event", "transport_closed").Send()
+	}
+	return nil
+}
+
+// enter registers an inbound handler with the WaitGroup Close waits on. It
+// returns false once Close has begun, and the handler must then refuse the
+// stream.
+func (t *GRPCTransport) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
