@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -25,6 +26,9 @@ type ElectionOptions struct {
 	Faults remote.Faults
 	// Configure, if set, edits each node's config before Spawn.
 	Configure func(*actors.Config)
+	// GRPC runs the nodes over remote.GRPCTransport on 127.0.0.1 instead
+	// of the in-memory network (Faults and Net's cuts then do nothing).
+	GRPC bool
 }
 
 // Elections is a running cluster of actors.Election, one actor system each.
@@ -34,6 +38,8 @@ type Elections struct {
 	Net   *remote.MemNetwork
 	Nodes []*ElectionNode
 	ids   []remote.NodeID
+	addrs map[remote.NodeID]string // with GRPC: each node's 127.0.0.1:port
+	lns   map[remote.NodeID]net.Listener
 }
 
 // ElectionNode is one node: its actor system, its Election, and its
@@ -72,6 +78,17 @@ func StartElections(t testing.TB, opt ElectionOptions) *Elections {
 	for i := 1; i <= opt.Nodes; i++ {
 		c.ids = append(c.ids, remote.NodeID(i))
 	}
+	if opt.GRPC {
+		// Every node's port must be known before any transport starts.
+		c.addrs, c.lns = map[remote.NodeID]string{}, map[remote.NodeID]net.Listener{}
+		for _, id := range c.ids {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatalf("listen: %v", err)
+			}
+			c.addrs[id], c.lns[id] = ln.Addr().String(), ln // the first Start serves it
+		}
+	}
 	for _, id := range c.ids {
 		n := &ElectionNode{ID: id, Log: &SyncBuffer{}}
 		c.Nodes = append(c.Nodes, n)
@@ -104,15 +121,34 @@ func (c *Elections) Start(id remote.NodeID) {
 		actor.WithLoggerFactory(supervisor.LoggerFactory(plog)),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
+	addr := func(o remote.NodeID) string {
+		if c.opt.GRPC {
+			return c.addrs[o]
+		}
+		return Address(o)
+	}
 	peers := map[remote.NodeID]string{}
 	for _, o := range c.ids {
 		if o != id {
-			peers[o] = Address(o)
+			peers[o] = addr(o)
 		}
 	}
 	cfg := actors.DefaultConfig()
-	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers = "test", id, Address(id), peers
+	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers = "test", id, addr(id), peers
 	cfg.Transport = c.Net.Join(id)
+	if c.opt.GRPC {
+		ln := c.lns[id]
+		delete(c.lns, id) // a restart binds the same address again
+		tr, err := remote.NewGRPCTransport(remote.GRPCConfig{
+			Self: id, Cluster: "test", Listen: addr(id), Listener: ln, Peers: peers,
+			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+			Logger: zerolog.New(n.Log).With().Uint64("node", uint64(id)).Logger().Level(zerolog.WarnLevel),
+		})
+		if err != nil {
+			c.t.Fatalf("grpc transport for node %d: %v", id, err)
+		}
+		cfg.Transport = tr
+	}
 	cfg.Seed = uint64(c.opt.Seed)*100 + uint64(id)
 	cfg.SupervisionLog = supervisor.NewLog(id.String(), n.Log)
 	cfg.Logger = zerolog.New(n.Log).With().Timestamp().Uint64("node", uint64(id)).Logger().Level(zerolog.InfoLevel)
