@@ -42,8 +42,7 @@ type Election struct {
 	rounds      atomic.Uint64
 	watchPID    atomic.Pointer[actor.PID]
 
-	leadMu    sync.Mutex    // held while a Lead callback runs: never twice at once
-	leadDone  chan struct{} // closed when the running callback returns
+	leadMu    sync.Mutex // held while a Lead callback runs: never twice at once
 	closeOnce sync.Once
 }
 
@@ -90,16 +89,26 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		return nil, fmt.Errorf("actors: %w", err)
 	}
 	e.ep = ep
+	// The children's ids follow from the root's, so the aliases can be in
+	// place before any child starts and sends to a sibling.
+	rootID := cfg.Name
+	if self := parent.Self(); self != nil {
+		rootID = self.Id + "/" + cfg.Name
+	}
+	root := actor.NewPID(e.system.Address(), rootID)
+	for _, name := range []string{acceptor.ActorName, learner.ActorName, proposer.ActorName, WatchName} {
+		ep.Alias(name, supervisor.ChildPID(root, roleName(name)))
+	}
+	e.watchPID.Store(supervisor.ChildPID(root, roleName(WatchName)))
 	e.root, err = parent.SpawnNamed(supervisor.Props(e.rootConfig()), cfg.Name)
 	if err != nil {
 		_ = ep.Close()
 		e.closeStores()
 		return nil, fmt.Errorf("actors: spawn %q: %w", cfg.Name, err)
 	}
-	for _, name := range []string{acceptor.ActorName, learner.ActorName, proposer.ActorName, WatchName} {
-		ep.Alias(name, supervisor.ChildPID(e.root, roleName(name)))
+	if e.root.Id != rootID {
+		e.cfg.Logger.Error().Str("event", "root_id_unexpected").Str("want", rootID).Str("got", e.root.Id).Send()
 	}
-	e.watchPID.Store(supervisor.ChildPID(e.root, roleName(WatchName)))
 	return e, nil
 }
 
@@ -205,9 +214,14 @@ func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
 // after the call, shared with concurrent callers. It returns a
 // *NotLeaderError (errors.Is ErrNotLeader) or ErrNoQuorum.
 func (e *Election) Confirm(ctx context.Context) (Term, error) {
+	if e.state.isClosed() {
+		return 0, ErrClosed
+	}
 	reply := make(chan watch.ConfirmResult, 1)
 	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &confirmCall{reply: reply})
 	select {
+	case <-e.state.done:
+		return 0, ErrClosed
 	case r := <-reply:
 		switch {
 		case r.Err == nil:
@@ -262,12 +276,14 @@ func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
 		return &NotLeaderError{Leader: l.Leader, Term: l.Term}
 	}
 	e.state.endLead()
-	e.awaitCallback(e.cfg.ResignTimeout)
+	e.awaitCallback(ctx, e.cfg.ResignTimeout)
 	reply := make(chan error, 1)
 	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &resignCall{target: node, reply: reply})
 	select {
 	case err := <-reply:
 		return err
+	case <-e.state.done:
+		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}

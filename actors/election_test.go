@@ -1,6 +1,8 @@
 package actors_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -64,5 +66,40 @@ func TestFastFailoverStandsWhenLeaderConnectionCloses(t *testing.T) {
 		t.Fatalf("node %d did not log the leader's connection closing:\n%s", next, follower.Log.String())
 	}
 	t.Logf("fast-failover: node %d killed, node %d leads term %d %v later", leader, next, nextTerm, time.Since(killed))
+	c.Stop()
+}
+
+// TestCallsAfterCloseReturn: once an Election is closed, every call returns
+// promptly instead of waiting on actors that are gone.
+func TestCallsAfterCloseReturn(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 12, Faults: faulty})
+	leader, _ := c.AwaitLeader(10 * time.Second)
+	e := c.Node(leader).Election
+	if err := e.Close(context.Background()); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx := context.Background() // no deadline: a hang would hang the test
+		if _, err := e.Confirm(ctx); !errors.Is(err, actors.ErrClosed) {
+			t.Errorf("Confirm after Close: %v, want ErrClosed", err)
+		}
+		if err := e.Guard(ctx, func(context.Context, actors.Term) error { return nil }); !errors.Is(err, actors.ErrClosed) {
+			t.Errorf("Guard after Close: %v, want ErrClosed", err)
+		}
+		if _, err := e.Await(ctx); !errors.Is(err, actors.ErrClosed) {
+			t.Errorf("Await after Close: %v, want ErrClosed", err)
+		}
+		if err := e.Resign(ctx); err == nil {
+			t.Error("Resign after Close succeeded")
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call after Close did not return within 10 s")
+	}
 	c.Stop()
 }

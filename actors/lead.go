@@ -46,14 +46,10 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Context, Term) error) (error, bool) {
 	e.leadMu.Lock()
 	defer e.leadMu.Unlock()
-	t, leadCtx, ok := e.state.leading()
-	if !ok || t != term {
+	leadCtx, done, ok := e.state.beginLead(term)
+	if !ok {
 		return nil, false
 	}
-	done := make(chan struct{})
-	e.state.mu.Lock()
-	e.leadDone = done
-	e.state.mu.Unlock()
 	defer close(done)
 	runCtx, cancel := context.WithCancel(leadCtx)
 	defer cancel()
@@ -62,16 +58,17 @@ func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Conte
 	return fn(runCtx, term), true
 }
 
-// awaitCallback waits up to d for a running Lead callback to return.
-func (e *Election) awaitCallback(d time.Duration) {
-	e.state.mu.Lock()
-	done := e.leadDone
-	e.state.mu.Unlock()
+// awaitCallback waits up to d, or until ctx ends, for a running Lead
+// callback to return. Resign must not be called from inside the callback:
+// return from it instead, and Lead hands off.
+func (e *Election) awaitCallback(ctx context.Context, d time.Duration) {
+	done := e.state.callback()
 	if done == nil {
 		return
 	}
 	select {
 	case <-done:
+	case <-ctx.Done():
 	case <-time.After(d):
 		e.cfg.Logger.Warn().Str("event", "lead_callback_slow").Dur("waited", d).
 			Str("reason", "the Lead callback did not return after its context was cancelled").Send()

@@ -42,11 +42,13 @@ type state struct {
 	leadCtx    context.Context
 	leadCancel context.CancelFunc
 	leaseTimer *time.Timer
+	leadDone   chan struct{} // closed when the running Lead callback returns
 	closed     bool
+	done       chan struct{} // closed by close
 }
 
 func newState(leases bool) *state {
-	return &state{leases: leases, changed: make(chan struct{}), observers: map[*observer]struct{}{}}
+	return &state{leases: leases, changed: make(chan struct{}), observers: map[*observer]struct{}{}, done: make(chan struct{})}
 }
 
 // publish records a change reported by the leader-watch.
@@ -57,6 +59,9 @@ func (s *state) publish(ev watch.Event, leaseEnd time.Time) {
 		return
 	}
 	next := Leadership{Term: Term(ev.Term), Leader: ev.Leader.Node, Leading: ev.Leading, Reason: ev.Reason}
+	if next == s.cur {
+		return // the lease timer already reported it
+	}
 	if next.Leading && !s.cur.Leading {
 		s.leadCtx, s.leadCancel = context.WithCancel(context.Background())
 	}
@@ -97,6 +102,8 @@ func (s *state) leaseLapsed() {
 	defer s.mu.Unlock()
 	if s.cur.Leading && !time.Now().Before(s.leaseEnd) {
 		s.endLeadLocked()
+		s.cur = Leadership{Term: s.cur.Term, Reason: "lease_expired"}
+		s.notifyLocked()
 	}
 }
 
@@ -175,6 +182,28 @@ func (s *state) close() {
 	}
 	clear(s.observers)
 	s.closed = true
+	close(s.done)
+}
+
+// beginLead starts a Lead callback for term if this node leads it now:
+// the check and the registration of the callback are one step, so a
+// Resign that cancels the period either sees the callback and waits for
+// it, or the callback sees the cancelled period and does not start.
+func (s *state) beginLead(term Term) (context.Context, chan struct{}, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.leadingLocked() || s.cur.Term != term {
+		return nil, nil, false
+	}
+	s.leadDone = make(chan struct{})
+	return s.leadCtx, s.leadDone, true
+}
+
+// callback returns the running Lead callback's done channel, or nil.
+func (s *state) callback() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leadDone
 }
 
 func (s *state) isClosed() bool {

@@ -30,7 +30,7 @@ type (
 	}
 	decided      struct{ d learner.Decision }
 	peerDown     struct{ peer remote.NodeID }
-	abortHandoff struct{}
+	abortHandoff struct{ gen uint64 }
 )
 
 // watchShell is the actor around watch.Core. Every step reads the
@@ -47,6 +47,7 @@ type watchShell struct {
 	confirms    map[uint64]chan<- watch.ConfirmResult
 	resign      chan<- error // waiting for the hand-off
 	resignTimer *time.Timer
+	resignGen   uint64 // numbers hand-offs, so a stale abort timer is ignored
 	lastLease   time.Duration
 	beats       map[uint64]time.Time // heartbeat seq → when sent, for RTT
 	log         zerolog.Logger
@@ -95,7 +96,9 @@ func (s *watchShell) Receive(ctx actor.Context) {
 	case *proposer.Outcome:
 		s.core.CampaignDone(s.now(), *m)
 	case *abortHandoff:
-		s.core.AbortHandoff(s.now())
+		if m.gen == s.resignGen {
+			s.core.AbortHandoff(s.now())
+		}
 	case *confirmCall:
 		s.nextConfirm++
 		s.confirms[s.nextConfirm] = m.reply
@@ -114,7 +117,9 @@ func (s *watchShell) Receive(ctx actor.Context) {
 		// A hand-off that cannot reach a majority gives up after
 		// ResignTimeout rather than hang Close.
 		self, root := ctx.Self(), ctx.ActorSystem().Root
-		s.resignTimer = time.AfterFunc(s.e.cfg.ResignTimeout, func() { root.Send(self, &abortHandoff{}) })
+		s.resignGen++
+		gen := s.resignGen
+		s.resignTimer = time.AfterFunc(s.e.cfg.ResignTimeout, func() { root.Send(self, &abortHandoff{gen: gen}) })
 	default:
 		return
 	}

@@ -44,6 +44,9 @@ type confirmRound struct {
 // in Ready.Confirms, at once from the lease, or after a quorum round.
 func (c *Core) Confirm(now time.Duration, id uint64) {
 	c.advance(now)
+	if c.role == leader {
+		c.report("") // step down first if the lease lapsed since the last tick
+	}
 	switch {
 	case c.role != leader:
 		c.confirmAnswer(id, ErrNotLeader, false)

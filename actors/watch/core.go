@@ -204,6 +204,11 @@ func (c *Core) Tick(now time.Duration) {
 // ConfirmReply. It returns false for any other message.
 func (c *Core) Step(now time.Duration, msg any) bool {
 	c.advance(now)
+	// A lease that lapsed since the last tick ends here, before any input
+	// is acted on: a late ack must not revive a lease that already ran out.
+	if c.role == leader {
+		c.report("")
+	}
 	switch m := msg.(type) {
 	case *acceptor.Heartbeat:
 		c.heard(m)
