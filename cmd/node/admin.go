@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/synod/synod/actors"
+	"github.com/synod/synod/remote"
+)
+
+// adminCallTimeout bounds POST /resign and /transfer.
+const adminCallTimeout = 5 * time.Second
+
+// status is the body of GET /status.
+type status struct {
+	Node     remote.NodeID  `json:"node"`
+	Cluster  string         `json:"cluster"`
+	Term     uint64         `json:"term"`
+	Leader   remote.NodeID  `json:"leader"` // 0: none known
+	IsLeader bool           `json:"is_leader"`
+	Reason   string         `json:"reason,omitempty"`
+	Restarts int            `json:"restarts"`
+	PID      int            `json:"pid"`
+	UptimeMS int64          `json:"uptime_ms"`
+	Members  []memberStatus `json:"members"`
+}
+
+type memberStatus struct {
+	ID         remote.NodeID `json:"id"`
+	Address    string        `json:"address"`
+	Self       bool          `json:"self,omitempty"`
+	Reachable  bool          `json:"reachable"`
+	LastSeenMS int64         `json:"last_seen_ms"` // ago; -1: never
+	RTTMS      float64       `json:"rtt_ms"`       // 0: unknown
+}
+
+// adminServer is the admin HTTP server of one worker.
+type adminServer struct{ srv *http.Server }
+
+// startAdmin serves the admin API on nc.Admin; with no address it serves
+// nothing and stop does nothing.
+func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Logger) (*adminServer, error) {
+	if nc.Admin == "" {
+		return &adminServer{}, nil
+	}
+	ln, err := net.Listen("tcp", nc.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	started := time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, nodeStatus(nc, e, restarts, started))
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if l, ok := e.Leader(); ok {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term})
+			return
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no leader known"})
+	})
+	mux.HandleFunc("POST /resign", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
+		defer cancel()
+		writeResult(w, e.Resign(ctx), e)
+	})
+	mux.HandleFunc("POST /transfer", func(w http.ResponseWriter, r *http.Request) {
+		to, err := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+		if err != nil || to == 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "to: want a node id above 0"})
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
+		defer cancel()
+		writeResult(w, e.TransferTo(ctx, remote.NodeID(to)), e)
+	})
+	a := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Str("event", "admin_failed").Err(err).Send()
+		}
+	}()
+	log.Info().Str("event", "admin_started").Str("addr", ln.Addr().String()).Send()
+	return a, nil
+}
+
+func (a *adminServer) stop(ctx context.Context) {
+	if a.srv != nil {
+		_ = a.srv.Shutdown(ctx)
+	}
+}
+
+func nodeStatus(nc nodeConfig, e *actors.Election, restarts int, started time.Time) status {
+	l, _ := e.Leader()
+	s := status{
+		Node: nc.ID, Cluster: nc.Cluster, Term: uint64(l.Term), Leader: l.Leader, IsLeader: l.Leading,
+		Reason: l.Reason, Restarts: restarts, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
+	}
+	now := time.Now()
+	for _, m := range e.Members() {
+		ms := memberStatus{ID: m.ID, Address: m.Address, Self: m.Self, Reachable: m.Reachable, LastSeenMS: -1,
+			RTTMS: float64(m.RTT) / float64(time.Millisecond)}
+		if !m.LastSeen.IsZero() {
+			ms.LastSeenMS = now.Sub(m.LastSeen).Milliseconds()
+		}
+		s.Members = append(s.Members, ms)
+	}
+	return s
+}
+
+// writeResult answers a resign or transfer with its outcome and the
+// leadership this node sees afterwards.
+func writeResult(w http.ResponseWriter, err error, e *actors.Election) {
+	l, _ := e.Leader()
+	body := map[string]any{"ok": err == nil, "term": l.Term, "leader": l.Leader}
+	code := http.StatusOK
+	if err != nil {
+		body["error"] = err.Error()
+		code = http.StatusConflict
+		var nl *actors.NotLeaderError
+		switch {
+		case errors.As(err, &nl):
+			body["leader_hint"] = nl.Leader
+		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, actors.ErrNoQuorum):
+			code = http.StatusServiceUnavailable
+		}
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/synod/synod/remote"
+)
+
+// nodeConfig is one node's settings after the file, the environment and
+// the flags have been merged and parsed. Zero durations mean "the default
+// of actors.DefaultConfig".
+type nodeConfig struct {
+	Cluster         string
+	ID              remote.NodeID
+	Listen          string
+	Peers           map[remote.NodeID]string
+	DataDir         string
+	Admin           string // empty: no admin server
+	TLSCert         string
+	TLSKey          string
+	TLSCA           string
+	Insecure        bool
+	Heartbeat       time.Duration
+	ElectionTimeout time.Duration
+	Lease           time.Duration
+	leaseSet        bool // Lease was given, even as 0
+	Preset          string
+}
+
+// Setting names: the flag, the YAML key and (upper-cased, "-" → "_", with
+// the SYNOD_ prefix) the environment variable. "peer" is a list; in the
+// environment (SYNOD_PEERS) its items are separated by commas.
+var settingNames = []string{
+	"cluster", "id", "listen", "peer", "data-dir", "admin", "tls-cert", "tls-key", "tls-ca",
+	"insecure", "heartbeat", "election-timeout", "lease", "preset",
+}
+
+// layer holds raw setting values from one source; a missing key means the
+// source does not set it.
+type layer map[string][]string
+
+// defaultLayer holds the defaults that are not actors.DefaultConfig's.
+var defaultLayer = layer{"cluster": {"synod"}}
+
+// fileLayer reads a YAML file whose keys are the setting names ("peers"
+// may stand for "peer"). Unknown keys are errors, so that a typo does not
+// silently fall back to a default.
+func fileLayer(path string) (layer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	l := layer{}
+	for key, node := range doc {
+		name := key
+		if name == "peers" {
+			name = "peer"
+		}
+		if !isSetting(name) {
+			return nil, fmt.Errorf("config file %s: line %d: %s: unknown setting", path, node.Line, key)
+		}
+		switch node.Kind {
+		case yaml.ScalarNode:
+			l[name] = []string{node.Value}
+		case yaml.SequenceNode:
+			for _, item := range node.Content {
+				if item.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("config file %s: line %d: %s: want a list of strings", path, item.Line, key)
+				}
+				l[name] = append(l[name], item.Value)
+			}
+		default:
+			return nil, fmt.Errorf("config file %s: line %d: %s: want a value or a list", path, node.Line, key)
+		}
+	}
+	return l, nil
+}
+
+func isSetting(name string) bool {
+	for _, n := range settingNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// envLayer reads SYNOD_* variables through getenv.
+func envLayer(getenv func(string) string) layer {
+	l := layer{}
+	for _, name := range settingNames {
+		key := "SYNOD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if name == "peer" {
+			key = "SYNOD_PEERS"
+		}
+		v := getenv(key)
+		if v == "" {
+			continue
+		}
+		if name == "peer" {
+			l[name] = strings.Split(v, ",")
+		} else {
+			l[name] = []string{v}
+		}
+	}
+	return l
+}
+
+// merge returns, for each setting, the value of the last layer that sets
+// it: pass layers from the lowest precedence to the highest.
+func merge(layers ...layer) layer {
+	out := layer{}
+	for _, l := range layers {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// parseConfig turns merged raw settings into a nodeConfig. Every error
+// names the setting and the reason.
+func parseConfig(l layer) (nodeConfig, error) {
+	bad := func(name, format string, args ...any) error {
+		return fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
+	}
+	one := func(name string) string {
+		if v := l[name]; len(v) > 0 {
+			return strings.TrimSpace(v[len(v)-1])
+		}
+		return ""
+	}
+	c := nodeConfig{
+		Cluster: one("cluster"), Listen: one("listen"), DataDir: one("data-dir"), Admin: one("admin"),
+		TLSCert: one("tls-cert"), TLSKey: one("tls-key"), TLSCA: one("tls-ca"), Preset: one("preset"),
+		Peers: map[remote.NodeID]string{},
+	}
+	if c.Cluster == "" {
+		return c, bad("cluster", "missing")
+	}
+	idText := one("id")
+	if idText == "" {
+		return c, bad("id", "missing")
+	}
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil || id == 0 {
+		return c, bad("id", "%q is not a node id (an integer above 0)", idText)
+	}
+	c.ID = remote.NodeID(id)
+	if c.Listen == "" {
+		return c, bad("listen", "missing")
+	}
+	if err := checkHostPort(c.Listen); err != nil {
+		return c, bad("listen", "%v", err)
+	}
+	if c.DataDir == "" {
+		return c, bad("data-dir", "missing")
+	}
+	if c.Admin != "" {
+		if err := checkHostPort(c.Admin); err != nil {
+			return c, bad("admin", "%v", err)
+		}
+		if strings.HasPrefix(c.Admin, ":") { // loopback unless a host is named
+			c.Admin = "127.0.0.1" + c.Admin
+		}
+	}
+	for _, p := range l["peer"] {
+		pid, addr, err := parsePeer(p)
+		if err != nil {
+			return c, bad("peer", "%v", err)
+		}
+		if pid == c.ID {
+			return c, bad("peer", "%q names this node (id %d)", p, c.ID)
+		}
+		if _, dup := c.Peers[pid]; dup {
+			return c, bad("peer", "node %d listed twice", pid)
+		}
+		c.Peers[pid] = addr
+	}
+	if v := one("insecure"); v != "" {
+		if c.Insecure, err = strconv.ParseBool(v); err != nil {
+			return c, bad("insecure", "%q is not true or false", v)
+		}
+	}
+	for name, d := range map[string]*time.Duration{"heartbeat": &c.Heartbeat, "election-timeout": &c.ElectionTimeout, "lease": &c.Lease} {
+		v := one(name)
+		if v == "" {
+			continue
+		}
+		if *d, err = time.ParseDuration(v); err != nil {
+			return c, bad(name, "%q is not a duration (like 50ms or 1s)", v)
+		}
+		if *d < 0 || (*d == 0 && name != "lease") {
+			return c, bad(name, "%v must be positive", *d)
+		}
+		c.leaseSet = c.leaseSet || name == "lease"
+	}
+	return c, c.check()
+}

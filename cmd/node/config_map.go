@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/synod/synod/actors"
+	"github.com/synod/synod/remote"
+)
+
+// presetFastFailover names actors.FastFailover.
+const presetFastFailover = "fast-failover"
+
+// check validates what needs several settings at once.
+func (c nodeConfig) check() error {
+	tls := 0
+	for _, f := range []string{c.TLSCert, c.TLSKey, c.TLSCA} {
+		if f != "" {
+			tls++
+		}
+	}
+	switch {
+	case tls != 0 && tls != 3:
+		return fmt.Errorf("config: tls-cert, tls-key, tls-ca: give all three or none")
+	case tls == 3 && c.Insecure:
+		return fmt.Errorf("config: insecure: set together with TLS files")
+	case c.Preset != "" && c.Preset != presetFastFailover:
+		return fmt.Errorf("config: preset: unknown preset %q (known: %s)", c.Preset, presetFastFailover)
+	case c.Preset == presetFastFailover && c.leaseSet && c.Lease != 0:
+		return fmt.Errorf("config: lease: %v conflicts with preset %s, which turns leases off", c.Lease, presetFastFailover)
+	case c.Admin != "" && c.Admin == c.Listen:
+		return fmt.Errorf("config: admin: same address as listen (%s)", c.Listen)
+	}
+	for id, addr := range c.Peers {
+		if addr == c.Listen {
+			return fmt.Errorf("config: peer: node %d has this node's listen address %s", id, addr)
+		}
+	}
+	// The library's own validation names its fields; wrap it so the user
+	// still sees where it came from.
+	if err := c.actorsConfig().Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// parsePeer parses "id=host:port".
+func parsePeer(s string) (remote.NodeID, string, error) {
+	idText, addr, ok := strings.Cut(strings.TrimSpace(s), "=")
+	if !ok {
+		return 0, "", fmt.Errorf("%q: want id=host:port", s)
+	}
+	id, err := strconv.ParseUint(idText, 10, 64)
+	if err != nil || id == 0 {
+		return 0, "", fmt.Errorf("%q: %q is not a node id (an integer above 0)", s, idText)
+	}
+	if err := checkHostPort(addr); err != nil {
+		return 0, "", fmt.Errorf("%q: %v", s, err)
+	}
+	return remote.NodeID(id), addr, nil
+}
+
+func checkHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("%q: bad port %q", s, port)
+	}
+	return nil
+}
+
+// actorsConfig maps c onto actors.Config; the caller sets Transport,
+// SupervisionLog and Logger. A placeholder transport keeps Validate
+// meaningful before the real one exists.
+func (c nodeConfig) actorsConfig() actors.Config {
+	cfg := actors.DefaultConfig()
+	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.DataDir = c.Cluster, c.ID, c.Listen, c.Peers, c.DataDir
+	if c.Preset == presetFastFailover {
+		cfg = actors.FastFailover(cfg)
+	}
+	if c.Heartbeat > 0 {
+		cfg.HeartbeatInterval = c.Heartbeat
+	}
+	if c.ElectionTimeout > 0 {
+		cfg.ElectionTimeout = c.ElectionTimeout
+	}
+	if c.leaseSet {
+		cfg.LeaseDuration = c.Lease
+	}
+	cfg.Transport = placeholderTransport{}
+	return cfg
+}
+
+// grpcConfig maps c onto remote.GRPCConfig, loading the TLS files if set.
+func (c nodeConfig) grpcConfig() (remote.GRPCConfig, error) {
+	g := remote.GRPCConfig{Self: c.ID, Cluster: c.Cluster, Listen: c.Listen, Peers: c.Peers, Insecure: c.Insecure}
+	if c.TLSCert != "" {
+		t, err := remote.LoadTLS(c.TLSCert, c.TLSKey, c.TLSCA)
+		if err != nil {
+			return g, fmt.Errorf("config: tls: %w", err)
+		}
+		g.TLS = t
+	}
+	if err := g.Validate(); err != nil {
+		return g, fmt.Errorf("config: %w", err)
+	}
+	return g, nil
+}
+
+// placeholderTransport stands in for the real transport during validation.
+type placeholderTransport struct{}
+
+func (placeholderTransport) Start(func(remote.NodeID, []byte)) error { return nil }
+func (placeholderTransport) Send(remote.NodeID, []byte) bool         { return false }
+func (placeholderTransport) Close() error                            { return nil }
+
+// addConfigFlags declares the node's settings as flags on fs.
+func addConfigFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "YAML config file (keys are the flag names)")
+	fs.String("cluster", "", `cluster name (default "synod")`)
+	fs.String("id", "", "this node's id, an integer above 0")
+	fs.String("listen", "", "host:port the node's transport listens on")
+	fs.StringArray("peer", nil, "another node as id=host:port (repeatable)")
+	fs.String("data-dir", "", "directory of the node's state and supervision.log")
+	fs.String("admin", "", "host:port of the admin HTTP server (none if empty; \":port\" is loopback)")
+	fs.String("tls-cert", "", "PEM certificate of this node (mutual TLS)")
+	fs.String("tls-key", "", "PEM private key of this node")
+	fs.String("tls-ca", "", "PEM certificate of the cluster CA")
+	fs.String("insecure", "", "allow plaintext on non-loopback addresses (true/false)")
+	fs.Lookup("insecure").NoOptDefVal = "true"
+	fs.String("heartbeat", "", "heartbeat interval (default 50ms)")
+	fs.String("election-timeout", "", "election timeout (default 300ms)")
+	fs.String("lease", "", "leader lease, 0 for none (default 300ms)")
+	fs.String("preset", "", "timing preset: fast-failover")
+}
+
+// flagLayer holds the flags that were given on the command line.
+func flagLayer(fs *pflag.FlagSet) layer {
+	l := layer{}
+	for _, name := range settingNames {
+		f := fs.Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if name == "peer" {
+			l[name], _ = fs.GetStringArray(name)
+		} else {
+			l[name] = []string{f.Value.String()}
+		}
+	}
+	return l
+}
+
+// loadConfig merges defaults < file < environment < flags.
+func loadConfig(fs *pflag.FlagSet) (nodeConfig, error) {
+	layers := []layer{defaultLayer}
+	if path, _ := fs.GetString("config"); path != "" {
+		fl, err := fileLayer(path)
+		if err != nil {
+			return nodeConfig{}, err
+		}
+		layers = append(layers, fl)
+	}
+	layers = append(layers, envLayer(os.Getenv), flagLayer(fs))
+	return parseConfig(merge(layers...))
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/synod/synod/supervisor"
+)
+
+func TestRenderLog(t *testing.T) {
+	dir := t.TempDir()
+	log, closer, err := supervisor.OpenFileLog(dir, "2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.LeaderElected(7, "3")
+	log.WorkerExited("signal: killed", 0)
+	log.WorkerRestarted(1, 100*time.Millisecond)
+	closer.Close()
+	path := filepath.Join(dir, supervisor.LogFileName)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("{\"level\":\"info\",\"message\":\"no event\"}\nnot json\n")
+	f.Close()
+
+	tests := []struct {
+		filter    logFilter
+		want, not []string
+	}{
+		{logFilter{}, []string{"leader_elected    term=7 leader=3", `worker_exited     restarts=0 reason="signal: killed"`,
+			"worker_restarted  restarts=1 backoff=100ms", "unreadable: line 5"}, []string{"no event"}},
+		{logFilter{event: "worker_exited,worker_restarted"}, []string{"worker_exited", "worker_restarted"}, []string{"leader_elected"}},
+		{logFilter{node: "9"}, nil, []string{"leader_elected", "worker_exited"}},
+		{logFilter{all: true}, []string{"node     -"}, nil},
+	}
+	for _, tc := range tests {
+		var out bytes.Buffer
+		if err := renderLogFile(&out, path, tc.filter, ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("filter %+v: output lacks %q:\n%s", tc.filter, w, out.String())
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(out.String(), n) {
+				t.Errorf("filter %+v: output has %q:\n%s", tc.filter, n, out.String())
+			}
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*followPoll)
+	defer cancel()
+	var out bytes.Buffer
+	if err := followLogFile(ctx, &out, path, logFilter{event: "leader_elected"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "leader_elected") != 1 {
+		t.Errorf("follow output:\n%s", out.String())
+	}
+}

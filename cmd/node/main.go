@@ -1,0 +1,29 @@
+// Command node is synod's node binary (built as "synod"): it runs a node
+// under a process supervisor, starts a local demo cluster, and renders the
+// supervision log. See DESIGN.md, "Node binary".
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := rootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "synod:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "synod",
+		Short:         "synod: Paxos leader election for a cluster of nodes",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(runCommand(), demoCommand(), logsCommand())
+	return root
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// workerRestartsEnv carries the supervisor's restart count to the worker,
+// which reports it in /status.
+const workerRestartsEnv = "SYNOD_WORKER_RESTARTS"
+
+func runCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a node, supervised: a small process that restarts the node process if it dies",
+		Long: `Run a node. By default synod runs as a supervisor that starts the node as a
+child process ("the worker") and restarts it with exponential backoff whenever
+it exits, crashes or is killed. SIGTERM or SIGINT to the supervisor stops the
+worker gracefully (it resigns and hands leadership off) and exits 0.
+
+With --no-supervise the node runs in this process, for systemd or Kubernetes.
+
+Settings come from flags, then SYNOD_* environment variables (SYNOD_CLUSTER,
+SYNOD_ID, SYNOD_LISTEN, SYNOD_PEERS=1=h:p,2=h:p, SYNOD_DATA_DIR, SYNOD_ADMIN,
+SYNOD_TLS_CERT, SYNOD_TLS_KEY, SYNOD_TLS_CA, SYNOD_INSECURE, SYNOD_HEARTBEAT,
+SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the --config file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			nc, err := loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			if noSup, _ := cmd.Flags().GetBool("no-supervise"); noSup {
+				return runWorker(nc)
+			}
+			return supervise(nc)
+		},
+	}
+	addConfigFlags(cmd.Flags())
+	cmd.Flags().Bool("no-supervise", false, "run the node in this process, without a supervisor")
+	return cmd
+}
