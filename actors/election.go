@@ -42,7 +42,7 @@ type Election struct {
 	rounds      atomic.Uint64
 	watchPID    atomic.Pointer[actor.PID]
 
-	leadMu    sync.Mutex // held while a Lead callback runs: never twice at once
+	leadSlot  chan struct{} // holds a token while a Lead callback runs: never twice at once
 	closeOnce sync.Once
 }
 
@@ -61,6 +61,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	e := &Election{
 		cfg: cfg, system: parent.ActorSystem(), feed: learner.NewFeed(), slog: cfg.SupervisionLog,
 		start: time.Now(), incarnation: random() | 1, state: newState(cfg.LeaseDuration > 0),
+		leadSlot: make(chan struct{}, 1),
 	}
 	seed := cfg.Seed
 	if seed == 0 {

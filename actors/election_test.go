@@ -103,3 +103,40 @@ func TestCallsAfterCloseReturn(t *testing.T) {
 	}
 	c.Stop()
 }
+
+// TestSecondLeadHonoursItsContext: callbacks never run two at once, and a
+// Lead waiting for the running callback to finish still returns when its
+// own context ends.
+func TestSecondLeadHonoursItsContext(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 13, Faults: faulty})
+	leader, _ := c.AwaitLeader(10 * time.Second)
+	e := c.Node(leader).Election
+	first, firstCancel := context.WithCancel(context.Background())
+	defer firstCancel()
+	running, release := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- e.Lead(first, func(ctx context.Context, _ actors.Term) error {
+			close(running)
+			<-release
+			return nil
+		}, actors.Once())
+	}()
+	<-running
+	second, secondCancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer secondCancel()
+	begin := time.Now()
+	err := e.Lead(second, func(context.Context, actors.Term) error {
+		t.Error("a second callback ran while the first was running")
+		return nil
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > 5*time.Second {
+		t.Fatalf("second Lead: %v after %v, want its deadline", err, time.Since(begin))
+	}
+	close(release)
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first Lead: %v", err)
+	}
+	c.Stop()
+}

@@ -32,9 +32,12 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 		if err != nil {
 			return err
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		ferr, ran := e.runLead(ctx, term, fn)
-		if ran && e.IsLeader() {
-			_ = e.Resign(ctx) // fn gave leadership back
+		if l := e.state.snapshot(); ran && l.Leading && l.Term == term {
+			_ = e.Resign(ctx) // fn gave back the leadership it ran for
 		}
 		if o.once && ran {
 			return ferr
@@ -44,8 +47,13 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 
 // runLead runs fn for the leadership period of term, if it is still on.
 func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Context, Term) error) (error, bool) {
-	e.leadMu.Lock()
-	defer e.leadMu.Unlock()
+	// One callback at a time; a caller waiting its turn still honours ctx.
+	select {
+	case e.leadSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false
+	}
+	defer func() { <-e.leadSlot }()
 	leadCtx, done, ok := e.state.beginLead(term)
 	if !ok {
 		return nil, false
@@ -79,6 +87,9 @@ func (e *Election) awaitCallback(ctx context.Context, d time.Duration) {
 // LeaderLatch.await, etcd's Campaign).
 func (e *Election) Await(ctx context.Context) (Term, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
 		changed := e.state.wait()
 		if term, _, ok := e.state.leading(); ok {
 			return term, nil
