@@ -144,6 +144,9 @@ func (s *watchShell) started(ctx actor.Context) {
 		panic(err) // Spawn validated the config
 	}
 	s.core, s.confirms, s.beats = core, map[uint64]chan<- watch.ConfirmResult{}, map[uint64]time.Time{}
+	if v := core.View(); v.Term > 0 {
+		e.state.publish(v, time.Time{})
+	}
 	// Decisions reach the core through the learner's feed, forwarded as
 	// messages so the core stays on this actor's goroutine.
 	s.sub = e.feed.Subscribe(64)

@@ -110,6 +110,14 @@ func NewCore(cfg Config, rng *rand.Rand, now time.Duration, latest uint64, value
 	return c, nil
 }
 
+// View returns what this node knows now, as an Event with reason
+// "restored". It is not a change, so Ready does not carry it: the shell
+// publishes it once after NewCore, or a restarted node would show no term
+// and no leader until the next election.
+func (c *Core) View() Event {
+	return Event{Term: c.term, Leader: c.knownLeader(), Leading: c.Leading(c.now), Reason: "restored"}
+}
+
 // Term returns the highest decided term known and its leader.
 func (c *Core) Term() (uint64, Leader) { return c.term, c.leader }
 

@@ -22,16 +22,26 @@ const adminCallTimeout = 5 * time.Second
 
 // status is the body of GET /status.
 type status struct {
-	Node     remote.NodeID  `json:"node"`
-	Cluster  string         `json:"cluster"`
-	Term     uint64         `json:"term"`
-	Leader   remote.NodeID  `json:"leader"` // 0: none known
-	IsLeader bool           `json:"is_leader"`
-	Reason   string         `json:"reason,omitempty"`
-	Restarts int            `json:"restarts"`
-	PID      int            `json:"pid"`
-	UptimeMS int64          `json:"uptime_ms"`
-	Members  []memberStatus `json:"members"`
+	Node     remote.NodeID `json:"node"`
+	Cluster  string        `json:"cluster"`
+	Term     uint64        `json:"term"`
+	Leader   remote.NodeID `json:"leader"` // 0: none known
+	IsLeader bool          `json:"is_leader"`
+	Reason   string        `json:"reason,omitempty"`
+	// LeaseRemainingMS is how much longer this node's leader lease runs:
+	// 0 when it does not lead or leases are off.
+	LeaseRemainingMS int64 `json:"lease_remaining_ms"`
+	// Incarnation identifies this process's run of the node. It is a
+	// random 64-bit number, so JSON carries it as a decimal string that
+	// JavaScript cannot round.
+	Incarnation uint64 `json:"incarnation,string"`
+	Restarts    int    `json:"restarts"` // of the worker process, by its supervisor
+	// ActorRestarts counts actor_restarted events in this process; -1:
+	// not counted.
+	ActorRestarts int64          `json:"actor_restarts"`
+	PID           int            `json:"pid"`
+	UptimeMS      int64          `json:"uptime_ms"`
+	Members       []memberStatus `json:"members"`
 }
 
 type memberStatus struct {
@@ -44,23 +54,29 @@ type memberStatus struct {
 }
 
 // adminServer is the admin HTTP server of one worker.
-type adminServer struct{ srv *http.Server }
+type adminServer struct {
+	srv *http.Server
+	api *adminAPI
+}
 
-// startAdmin serves the admin API on nc.Admin; with no address it serves
-// nothing and stop does nothing.
-func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Logger) (*adminServer, error) {
-	if nc.Admin == "" {
-		return &adminServer{}, nil
-	}
-	ln, err := net.Listen("tcp", nc.Admin)
-	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
-	}
+// adminAPI is the admin API of one node, without a listener: /status,
+// /healthz, /readyz, /metrics, POST /resign and POST /transfer.
+type adminAPI struct {
+	mux     *http.ServeMux
+	metrics *nodeMetrics
+}
+
+// newAdminAPI serves e's admin API; src adds to the metrics what the
+// Election does not know (the transport, the supervision log's restarts,
+// src.WorkerRestarts, also shown in /status). Call close when done.
+func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAPI {
 	started := time.Now()
-	mux := http.NewServeMux()
+	a := &adminAPI{mux: http.NewServeMux(), metrics: newNodeMetrics(e, src)}
+	mux := a.mux
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, nodeStatus(nc, e, restarts, started))
+		writeJSON(w, http.StatusOK, nodeStatus(nc, e, src, started))
 	})
+	mux.Handle("GET /metrics", a.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -86,7 +102,33 @@ func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Log
 		defer cancel()
 		writeResult(w, e.TransferTo(ctx, remote.NodeID(to)), e)
 	})
-	a := &adminServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	return a
+}
+
+func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// close stops the metrics' follower of leadership changes. Idempotent.
+func (a *adminAPI) close() { a.metrics.close() }
+
+// startAdmin serves the admin API on nc.Admin with the metrics the
+// Election alone provides, and restarts as the worker's restart count. See
+// startAdminWith.
+func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Logger) (*adminServer, error) {
+	return startAdminWith(nc, e, metricsSources{WorkerRestarts: restarts}, log)
+}
+
+// startAdminWith serves the admin API on nc.Admin; with no address it
+// serves nothing and stop does nothing.
+func startAdminWith(nc nodeConfig, e *actors.Election, src metricsSources, log zerolog.Logger) (*adminServer, error) {
+	if nc.Admin == "" {
+		return &adminServer{}, nil
+	}
+	ln, err := net.Listen("tcp", nc.Admin)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	api := newAdminAPI(nc, e, src)
+	a := &adminServer{srv: &http.Server{Handler: api, ReadHeaderTimeout: 5 * time.Second}, api: api}
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Str("event", "admin_failed").Err(err).Send()
@@ -99,14 +141,19 @@ func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Log
 func (a *adminServer) stop(ctx context.Context) {
 	if a.srv != nil {
 		_ = a.srv.Shutdown(ctx)
+		a.api.close()
 	}
 }
 
-func nodeStatus(nc nodeConfig, e *actors.Election, restarts int, started time.Time) status {
+func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started time.Time) status {
 	l, _ := e.Leader()
 	s := status{
 		Node: nc.ID, Cluster: nc.Cluster, Term: uint64(l.Term), Leader: l.Leader, IsLeader: l.Leading,
-		Reason: l.Reason, Restarts: restarts, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
+		Reason: l.Reason, LeaseRemainingMS: e.LeaseRemaining().Milliseconds(), Incarnation: e.Incarnation(),
+		Restarts: src.WorkerRestarts, ActorRestarts: -1, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
+	}
+	if src.ActorRestarts != nil {
+		s.ActorRestarts = int64(src.ActorRestarts.Count())
 	}
 	now := time.Now()
 	for _, m := range e.Members() {

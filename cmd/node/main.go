@@ -24,6 +24,6 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCommand(), demoCommand(), logsCommand())
+	root.AddCommand(runCommand(), demoCommand(), logsCommand(), execCommand(), statusCommand())
 	return root
 }

@@ -28,7 +28,10 @@ func runWorker(nc nodeConfig) error {
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data-dir: %w", err)
 	}
-	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), os.Stderr)
+	// The stderr copy of the supervision log passes through a counter of
+	// actor restarts, for /metrics and /status.
+	actorRestarts := newRestartCounter(os.Stderr)
+	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), actorRestarts)
 	if err != nil {
 		return err
 	}
@@ -64,7 +67,7 @@ func runWorker(nc nodeConfig) error {
 		return fmt.Errorf("spawn: %w", err)
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
-	admin, err := startAdmin(nc, e, restarts, stderr)
+	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, WorkerRestarts: restarts}, stderr)
 	if err != nil {
 		_ = e.Close(context.Background())
 		return err

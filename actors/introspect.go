@@ -1,0 +1,26 @@
+package actors
+
+import "time"
+
+// This file holds read-only views of an Election for operators: the admin
+// endpoint and metrics of the node binary read them at scrape time.
+
+// Incarnation returns this process's incarnation of the node: random, odd
+// and fixed from Spawn on, so that a leadership record naming it belongs to
+// this process and not to an earlier run of the same node. Safe for
+// concurrent use.
+func (e *Election) Incarnation() uint64 { return e.incarnation }
+
+// LeaseRemaining returns how much longer this node's leader lease runs, by
+// this node's monotonic clock: 0 when it does not lead, or leases are off.
+// It is a snapshot for display; decide whether to act as leader with
+// IsLeader, Confirm or Guard, never with this. Safe for concurrent use.
+func (e *Election) LeaseRemaining() time.Duration {
+	s := e.state
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.leases || !s.leadingLocked() {
+		return 0
+	}
+	return max(time.Until(s.leaseEnd), 0)
+}

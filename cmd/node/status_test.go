@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/synod/synod/remote"
+)
+
+// fakeNode serves a fixed /status, as a node's admin endpoint would.
+func fakeNode(t *testing.T, s status) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// deadAddress is a loopback address where nothing listens.
+func deadAddress(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// runStatus runs "synod status args..." and returns its output and error.
+func runStatus(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := rootCommand()
+	root.SetOut(&out)
+	root.SetArgs(append([]string{"status"}, args...))
+	err := root.Execute()
+	return out.String(), err
+}
+
+func threeMembers(self int, reachable ...bool) []memberStatus {
+	ms := []memberStatus{}
+	for i := 1; i <= 3; i++ {
+		m := memberStatus{ID: remote.NodeID(i), Self: i == self, Reachable: i == self}
+		if i != self {
+			m.Reachable, reachable = reachable[0], reachable[1:]
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// TestStatusTable: two nodes answer, one does not; every node gets a row,
+// and the command fails because one was unreachable.
+func TestStatusTable(t *testing.T) {
+	leader := fakeNode(t, status{Node: 1, Term: 7, Leader: 1, IsLeader: true, LeaseRemainingMS: 240,
+		Incarnation: 1 << 63, Restarts: 2, ActorRestarts: 3, Members: threeMembers(1, true, false)})
+	follower := fakeNode(t, status{Node: 2, Term: 7, Leader: 1, ActorRestarts: -1, Members: threeMembers(2, true, true)})
+	dead := deadAddress(t)
+
+	out, err := runStatus(t, "--admin", leader, "--admin", follower, "--admin", dead)
+	if err == nil || !strings.Contains(err.Error(), "1 of 3 nodes did not answer") {
+		t.Errorf("err = %v, want one node unreachable", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a header and three rows:\n%s", out)
+	}
+	for i, want := range [][]string{
+		{"NODE", "ADMIN", "TERM", "LEADER", "IS_LEADER", "LEASE_MS", "PEERS_REACHABLE", "RESTARTS", "ACTOR_RESTARTS"},
+		{"1", leader, "7", "1", "true", "240", "1/2", "2", "3"},
+		{"2", follower, "7", "1", "false", "0", "2/2", "0", "-"},
+		{"?", dead, "unreachable:"},
+	} {
+		got := strings.Fields(lines[i])
+		if len(got) < len(want) || strings.Join(got[:len(want)], " ") != strings.Join(want, " ") {
+			t.Errorf("line %d = %q, want it to start with %q", i, lines[i], want)
+		}
+	}
+}
+
+// TestStatusJSON: --json prints the /status objects as they came, with
+// the incarnation exact, and an error object for the node that did not
+// answer.
+func TestStatusJSON(t *testing.T) {
+	leader := fakeNode(t, status{Node: 1, Term: 7, Leader: 1, IsLeader: true, Incarnation: 1<<63 + 1})
+	dead := deadAddress(t)
+	out, err := runStatus(t, "--json", "--admin", leader, "--admin", dead)
+	if err == nil {
+		t.Error("want an error for the unreachable node")
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("output is not a JSON array: %v\n%s", err, out)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d entries, want 2:\n%s", len(got), out)
+	}
+	if got[0]["incarnation"] != "9223372036854775809" || got[0]["term"] != 7.0 || got[0]["is_leader"] != true {
+		t.Errorf("first entry %v", got[0])
+	}
+	if got[1]["admin"] != dead || got[1]["error"] == nil {
+		t.Errorf("second entry %v, want the dead node's address and an error", got[1])
+	}
+}
+
+// TestStatusFromConfig: a config file names the node's admin address; a
+// bare ":port" means loopback, as for run.
+func TestStatusFromConfig(t *testing.T) {
+	addr := fakeNode(t, status{Node: 3, Term: 2, Leader: 1, Members: threeMembers(3, true, true)})
+	_, port, _ := net.SplitHostPort(addr)
+	path := filepath.Join(t.TempDir(), "node.yaml")
+	if err := os.WriteFile(path, []byte("id: 3\nlisten: 127.0.0.1:7003\nadmin: \":"+port+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runStatus(t, "--config", path)
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "127.0.0.1:"+port) || !strings.HasPrefix(strings.Split(out, "\n")[1], "3 ") {
+		t.Errorf("want node 3's row at 127.0.0.1:%s:\n%s", port, out)
+	}
+
+	noAdmin := filepath.Join(t.TempDir(), "node.yaml")
+	if err := os.WriteFile(noAdmin, []byte("id: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runStatus(t, "--config", noAdmin); err == nil || !strings.Contains(err.Error(), "sets no admin address") {
+		t.Errorf("config without admin: err = %v", err)
+	}
+}
+
+func TestStatusTargets(t *testing.T) {
+	if _, err := statusTargets(nil, nil, ""); err == nil {
+		t.Error("no target: want an error")
+	}
+	if got, err := statusTargets(nil, nil, ":9000"); err != nil || len(got) != 1 || got[0] != "127.0.0.1:9000" {
+		t.Errorf("from SYNOD_ADMIN: %v, %v", got, err)
+	}
+	if got, _ := statusTargets([]string{"a:1"}, nil, "b:2"); len(got) != 1 || got[0] != "a:1" {
+		t.Errorf("flags win over SYNOD_ADMIN: %v", got)
+	}
+	if _, err := statusTargets([]string{"nohost"}, nil, ""); err == nil {
+		t.Error("bad address: want an error")
+	}
+}
