@@ -40,7 +40,9 @@ type Election struct {
 	state       *state
 	health      health
 	rounds      atomic.Uint64
-	watchPID    atomic.Pointer[actor.PID]
+	// successful confirmations, by path (see Confirmations)
+	confirmedByLease, confirmedByQuorum atomic.Uint64
+	watchPID                            atomic.Pointer[actor.PID]
 
 	leadSlot  chan struct{} // holds a token while a Lead callback runs: never twice at once
 	closeOnce sync.Once
@@ -226,6 +228,11 @@ func (e *Election) Confirm(ctx context.Context) (Term, error) {
 	case r := <-reply:
 		switch {
 		case r.Err == nil:
+			if r.Quorum {
+				e.confirmedByQuorum.Add(1)
+			} else {
+				e.confirmedByLease.Add(1)
+			}
 			return Term(r.Term), nil
 		case errors.Is(r.Err, watch.ErrNoQuorum):
 			return 0, ErrNoQuorum

@@ -24,3 +24,10 @@ func (e *Election) LeaseRemaining() time.Duration {
 	}
 	return max(time.Until(s.leaseEnd), 0)
 }
+
+// Confirmations returns how many Confirm (and Guard) calls succeeded from
+// the lease, and how many by a quorum round; callers that shared a round
+// count once each. Safe for concurrent use.
+func (e *Election) Confirmations() (lease, quorum uint64) {
+	return e.confirmedByLease.Load(), e.confirmedByQuorum.Load()
+}

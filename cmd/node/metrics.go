@@ -83,11 +83,12 @@ func newNodeMetrics(e *actors.Election, src metricsSources) *nodeMetrics {
 			nil, func() float64 { return float64(t.snapshot().changes) }),
 		counter("synod_seconds_without_leader_total", "Seconds this process has known no leader.",
 			nil, func() float64 { return t.snapshot().leaderless.Seconds() }),
-		// The Election reports quorum rounds only; confirmations answered
-		// from the lease are not counted, and callers that share a round
-		// count once.
-		counter("synod_confirmations_total", "Leadership confirmations by path; path=quorum counts quorum rounds (coalesced callers share one).",
-			prometheus.Labels{"path": "quorum"}, func() float64 { return float64(e.QuorumRounds()) }),
+		counter("synod_confirmations_total", "Successful leadership confirmations (Confirm, Guard) by path: answered from the lease, or by a quorum round.",
+			prometheus.Labels{"path": "lease"}, func() float64 { l, _ := e.Confirmations(); return float64(l) }),
+		counter("synod_confirmations_total", "Successful leadership confirmations (Confirm, Guard) by path: answered from the lease, or by a quorum round.",
+			prometheus.Labels{"path": "quorum"}, func() float64 { _, q := e.Confirmations(); return float64(q) }),
+		counter("synod_confirmation_rounds_total", "Quorum confirmation rounds run; concurrent confirmations share one.",
+			nil, func() float64 { return float64(e.QuorumRounds()) }),
 		counter("synod_worker_restarts_total", "Restarts of this node's process by its process supervisor before this process started.",
 			nil, func() float64 { return float64(src.WorkerRestarts) }),
 		peerRTTCollector{e: e},

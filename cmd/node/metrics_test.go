@@ -97,6 +97,12 @@ func TestMetricsOfALeader(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
+	// Three confirmations, all from the lease.
+	for range 3 {
+		if _, err := e.Confirm(context.Background()); err != nil {
+			t.Fatalf("confirm on the leader: %v", err)
+		}
+	}
 	var mfs map[string]*dto.MetricFamily
 	eventually(t, "RTT to every peer measured", func() bool {
 		mfs = scrape(t, srv)
@@ -113,6 +119,7 @@ func TestMetricsOfALeader(t *testing.T) {
 		{"synod_leadership_changes_total", nil, 1},
 		{"synod_actor_restarts_total", nil, 1},
 		{"synod_worker_restarts_total", nil, 2},
+		{"synod_confirmations_total", map[string]string{"path": "lease"}, 3},
 	} {
 		if got, ok := value(mfs, tc.name, tc.labels); !ok || got != tc.want {
 			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
