@@ -11,7 +11,8 @@ import (
 // at some instant after the call began: by its lease (Quorum false), or
 // because a majority of acceptors had voted in nothing above Term (Quorum
 // true). Otherwise Err is ErrNotLeader (Leader is the known leader, if
-// any) or ErrNoQuorum.
+// any), or ErrNoQuorum: no majority answered in time, or this node stepped
+// down for want of a majority and has heard of no leader since.
 type ConfirmResult struct {
 	ID     uint64
 	Term   uint64
@@ -48,6 +49,10 @@ func (c *Core) Confirm(now time.Duration, id uint64) {
 		c.report("") // step down first if the lease lapsed since the last tick
 	}
 	switch {
+	case c.role != leader && c.noQuorum:
+		// It led until it lost its majority, and knows of no leader since:
+		// the trouble is the quorum, not another leader.
+		c.confirmAnswer(id, ErrNoQuorum, false)
 	case c.role != leader:
 		c.confirmAnswer(id, ErrNotLeader, false)
 	case c.cfg.LeaseDuration > 0 && c.Leading(now):

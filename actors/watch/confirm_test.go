@@ -205,11 +205,11 @@ func TestConfirmIgnoresRepliesForOtherRounds(t *testing.T) {
 	}
 }
 
-// BUG: after its lease lapses, a node's ErrNotLeader hint names itself:
-// confirmAnswer reports c.leader, the decided value, which is this node.
-// Its Events say no leader is known (Leader zero), and a client that
-// follows the hint comes straight back. The hint should be empty.
-func TestNotLeaderHintAfterLeaseLapseIsNotSelf(t *testing.T) {
+// After its lease lapses a node has lost its majority, and knows of no
+// other leader: Confirm says ErrNoQuorum, and hints no leader (its own
+// decided term names itself, and a client sent there would come straight
+// back). After a resignation the answer is ErrNotLeader instead.
+func TestConfirmAfterLeaseLapseIsNoQuorum(t *testing.T) {
 	c := leading(t, start)
 	c.Tick(start + electionTimeout)
 	if rd := c.Ready(); !reflect.DeepEqual(reasons(rd), []string{"lease_expired"}) {
@@ -217,10 +217,18 @@ func TestNotLeaderHintAfterLeaseLapseIsNotSelf(t *testing.T) {
 	}
 	c.Confirm(start+electionTimeout, 5)
 	rd := c.Ready()
-	if len(rd.Confirms) != 1 || !errors.Is(rd.Confirms[0].Err, watch.ErrNotLeader) {
-		t.Fatalf("confirms %+v, want ErrNotLeader", rd.Confirms)
+	if len(rd.Confirms) != 1 || !errors.Is(rd.Confirms[0].Err, watch.ErrNoQuorum) {
+		t.Fatalf("confirms %+v, want ErrNoQuorum", rd.Confirms)
 	}
 	if l := rd.Confirms[0].Leader; l.Node == 1 {
-		t.Fatalf("ErrNotLeader hint names this node (%+v) as the leader after its own lease lapsed", l)
+		t.Fatalf("the hint names this node (%+v) as the leader after its own lease lapsed", l)
+	}
+
+	r := leading(t, start)
+	r.Resign(start+ms(20), 2)
+	r.Ready()
+	r.Confirm(start+ms(21), 6)
+	if rd := r.Ready(); len(rd.Confirms) != 1 || !errors.Is(rd.Confirms[0].Err, watch.ErrNotLeader) {
+		t.Fatalf("after resigning: confirms %+v, want ErrNotLeader", rd.Confirms)
 	}
 }

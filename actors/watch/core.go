@@ -70,6 +70,7 @@ type Core struct {
 	lostAt      time.Duration // report the leader lost at this time
 	campaigning bool
 	silent      bool // the leader's election timeout ran out unheard
+	noQuorum    bool // this node stepped down for want of a majority, and has heard of no leader since
 
 	// leader
 	elected    time.Duration
@@ -156,7 +157,7 @@ func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
 	}
 	l, _ := DecodeLeader(value)
 	wasLeader := c.role == leader
-	c.term, c.leader, c.campaigning, c.silent = term, l, false, false
+	c.term, c.leader, c.campaigning, c.silent, c.noQuorum = term, l, false, false, false
 	c.handoffDecided()
 	if c.isSelf(l) {
 		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum, c.quorumSeen = leader, now, 0, 0, 0, false
@@ -293,6 +294,7 @@ func (c *Core) heard(m *acceptor.Heartbeat) {
 		return // a stale leader, or our own heartbeat coming home
 	}
 	c.resetTimer()
+	c.noQuorum = false // a leader is heard
 	if c.silent && m.Term == c.term {
 		c.silent = false
 		c.report("leader_heard")
@@ -344,9 +346,11 @@ func (c *Core) heartbeat() {
 // a majority, without leases) steps down here.
 func (c *Core) report(reason string) {
 	if c.role == leader && !c.Leading(c.now) && c.mustStepDown() {
-		c.role = follower
+		// It lost touch with a majority: its lease lapsed, or (without
+		// leases) no majority acknowledged it for an election timeout.
+		c.role, c.noQuorum = follower, true
 		c.resetTimer()
-		c.confirmFailAll(ErrNotLeader)
+		c.confirmFailAll(ErrNoQuorum)
 		reason = "lease_expired"
 		if c.cfg.LeaseDuration == 0 {
 			reason = "stepped_down"

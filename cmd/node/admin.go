@@ -20,6 +20,10 @@ import (
 // adminCallTimeout bounds POST /resign and /transfer.
 const adminCallTimeout = 5 * time.Second
 
+// confirmTimeout bounds POST /confirm: a quorum that has not answered by
+// then is taken as none (503).
+const confirmTimeout = 3 * time.Second
+
 // status is the body of GET /status.
 type status struct {
 	Node     remote.NodeID `json:"node"`
@@ -60,7 +64,8 @@ type adminServer struct {
 }
 
 // adminAPI is the admin API of one node, without a listener: /status,
-// /healthz, /readyz, /metrics, POST /resign and POST /transfer.
+// /healthz, /readyz, /metrics, POST /resign, POST /transfer and POST
+// /confirm.
 type adminAPI struct {
 	mux     *http.ServeMux
 	metrics *nodeMetrics
@@ -101,6 +106,13 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
 		defer cancel()
 		writeResult(w, e.TransferTo(ctx, remote.NodeID(to)), e)
+	})
+	mux.HandleFunc("POST /confirm", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), confirmTimeout)
+		defer cancel()
+		term, err := e.Confirm(ctx)
+		code, body := confirmResult(term, err, e)
+		writeJSON(w, code, body)
 	})
 	return a
 }
@@ -185,6 +197,38 @@ func writeResult(w http.ResponseWriter, err error, e *actors.Election) {
 		}
 	}
 	writeJSON(w, code, body)
+}
+
+// confirmBody is the body of POST /confirm.
+type confirmBody struct {
+	OK         bool          `json:"ok"`
+	Term       actors.Term   `json:"term"`
+	Error      string        `json:"error"`
+	LeaderHint remote.NodeID `json:"leader_hint"` // 0: none known
+}
+
+// confirmResult maps the outcome of Election.Confirm to a status code and
+// body: 200 when this node leads term, 409 when it does not lead (with
+// the leader it knows of), 503 when no quorum answered in time or the node
+// is closing.
+func confirmResult(term actors.Term, err error, e *actors.Election) (int, confirmBody) {
+	if err == nil {
+		return http.StatusOK, confirmBody{OK: true, Term: term}
+	}
+	l, _ := e.Leader()
+	body := confirmBody{Term: l.Term, Error: err.Error()}
+	var nl *actors.NotLeaderError
+	switch {
+	case errors.As(err, &nl):
+		body.Term, body.LeaderHint = nl.Term, nl.Leader
+		return http.StatusConflict, body
+	case errors.Is(err, actors.ErrNotLeader):
+		return http.StatusConflict, body
+	case errors.Is(err, actors.ErrNoQuorum), errors.Is(err, context.DeadlineExceeded), errors.Is(err, actors.ErrClosed):
+		return http.StatusServiceUnavailable, body
+	default:
+		return http.StatusInternalServerError, body
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

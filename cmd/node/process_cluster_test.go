@@ -43,6 +43,7 @@ type procNode struct {
 type procCluster struct {
 	t      *testing.T
 	nodes  []*procNode
+	extra  []*procNode // started by addNode: not members, but stopped too
 	client *http.Client
 }
 
@@ -214,7 +215,8 @@ func (c *procCluster) awaitLeader(skip int, above uint64) (*procNode, uint64) {
 // last worker if that is still this binary. On failure it logs every
 // node's output.
 func (c *procCluster) cleanup() {
-	for _, n := range c.nodes {
+	all := append(append([]*procNode{}, c.nodes...), c.extra...)
+	for _, n := range all {
 		n.mu.Lock()
 		if n.cmd != nil {
 			_ = syscall.Kill(n.cmd.Process.Pid, syscall.SIGCONT) // a stopped process cannot stop
@@ -222,7 +224,7 @@ func (c *procCluster) cleanup() {
 		}
 		n.mu.Unlock()
 	}
-	for _, n := range c.nodes {
+	for _, n := range all {
 		n.mu.Lock()
 		cmd, done := n.cmd, n.done
 		n.mu.Unlock()
@@ -244,7 +246,7 @@ func (c *procCluster) cleanup() {
 		}
 	}
 	if c.t.Failed() {
-		for _, n := range c.nodes {
+		for _, n := range all {
 			n.mu.Lock()
 			c.t.Logf("--- output of node %d:\n%s", n.id, tail(n.out.String(), 60))
 			n.mu.Unlock()
