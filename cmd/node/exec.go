@@ -11,13 +11,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/remote"
-	"github.com/synod/synod/supervisor"
 )
 
 // The environment of the command that exec runs.
@@ -78,7 +76,7 @@ func runExec(nc nodeConfig, argv []string, grace time.Duration) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
-	n, err := startExecNode(nc, grace)
+	n, err := startNode(nc, grace+500*time.Millisecond)
 	if err != nil {
 		return err
 	}
@@ -171,70 +169,4 @@ func signalGroup(pid int, sig syscall.Signal) {
 	if err := syscall.Kill(-pid, sig); err != nil {
 		_ = syscall.Kill(pid, sig)
 	}
-}
-
-// execNode is the node that exec runs in its own process.
-type execNode struct {
-	e     *actors.Election
-	admin *adminServer
-	log   zerolog.Logger
-	stop  func() // after Close: releases the transport, system and log file
-}
-
-// startExecNode starts the node in this process from the parts runWorker
-// uses. It does not call runWorker, which owns the process's signals and
-// does not expose its Election; it sets ResignTimeout above grace, so that
-// a resign waits for the child to exit before handing off.
-func startExecNode(nc nodeConfig, grace time.Duration) (*execNode, error) {
-	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data-dir: %w", err)
-	}
-	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), os.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	base := zerolog.New(zerolog.SyncWriter(os.Stderr)).With().Timestamp().Logger()
-	stderr := base.With().Uint64("node", uint64(nc.ID)).Logger()
-	var undo []func()
-	stop := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
-		}
-	}
-	undo = append(undo, func() { logFile.Close() })
-
-	gc, err := nc.grpcConfig()
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	gc.Logger = base.Level(zerolog.InfoLevel)
-	tr, err := remote.NewGRPCTransport(gc)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("transport: %w", err)
-	}
-	undo = append(undo, func() { tr.Close() })
-	system := actor.NewActorSystem(
-		actor.WithLoggerFactory(supervisor.LoggerFactory(stderr.Level(zerolog.InfoLevel))),
-		actor.WithDeadLetterThrottleInterval(time.Second),
-	)
-	undo = append(undo, system.Shutdown)
-
-	cfg := nc.actorsConfig()
-	cfg.Transport, cfg.SupervisionLog = tr, slog
-	cfg.Logger = stderr.Level(zerolog.InfoLevel)
-	cfg.ResignTimeout = max(cfg.ResignTimeout, grace+500*time.Millisecond)
-	e, err := actors.Spawn(system.Root, cfg)
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("spawn: %w", err)
-	}
-	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats}, stderr)
-	if err != nil {
-		_ = e.Close(context.Background())
-		stop()
-		return nil, err
-	}
-	return &execNode{e: e, admin: admin, log: stderr, stop: stop}, nil
 }

@@ -22,20 +22,39 @@ import (
 // stopGrace) is never reached.
 const closeTimeout = 3 * time.Second
 
-// runWorker runs the node in this process until SIGTERM or SIGINT, then
-// resigns (handing leadership off if it leads) and returns nil.
-func runWorker(nc nodeConfig) error {
+// runningNode is a node started in this process by startNode.
+type runningNode struct {
+	e     *actors.Election
+	admin *adminServer
+	log   zerolog.Logger
+	stop  func() // after Close: releases the transport, system and log file
+}
+
+// startNode starts the node in this process: the supervision log (its
+// stderr copy counting actor restarts), the gRPC transport, an actor
+// system whose protoactor log goes through zerolog, the election actors,
+// and the admin server. resignTimeout, if above the default, lets a
+// resign wait that long for the Lead callback (exec sets it above its
+// grace period, so the next leader's command starts only after this one
+// exited). The caller owns signals, calls Election.Close, then stop.
+func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error) {
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data-dir: %w", err)
+		return nil, fmt.Errorf("data-dir: %w", err)
+	}
+	var undo []func()
+	stop := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
 	}
 	// The stderr copy of the supervision log passes through a counter of
 	// actor restarts, for /metrics and /status.
 	actorRestarts := newRestartCounter(os.Stderr)
 	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), actorRestarts)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer logFile.Close()
+	undo = append(undo, func() { logFile.Close() })
 	// Everything but supervision events goes to stderr only, so that
 	// supervision.log stays the record of supervision and leadership.
 	base := zerolog.New(zerolog.SyncWriter(os.Stderr)).With().Timestamp().Logger()
@@ -43,48 +62,66 @@ func runWorker(nc nodeConfig) error {
 
 	gc, err := nc.grpcConfig()
 	if err != nil {
-		return err
+		stop()
+		return nil, err
 	}
 	gc.Logger = base.Level(zerolog.InfoLevel) // the transport adds the node itself
 	tr, err := remote.NewGRPCTransport(gc)
 	if err != nil {
-		return fmt.Errorf("transport: %w", err)
+		stop()
+		return nil, fmt.Errorf("transport: %w", err)
 	}
-	defer tr.Close() // idempotent; Election.Close closes it too
+	undo = append(undo, func() { tr.Close() }) // idempotent; Election.Close closes it too
 
 	// Info level: protoactor reports a recovered panic at info.
 	system := actor.NewActorSystem(
 		actor.WithLoggerFactory(supervisor.LoggerFactory(stderr.Level(zerolog.InfoLevel))),
 		actor.WithDeadLetterThrottleInterval(time.Second),
 	)
-	defer system.Shutdown()
+	undo = append(undo, system.Shutdown)
 
 	cfg := nc.actorsConfig()
 	cfg.Transport, cfg.SupervisionLog = tr, slog
 	cfg.Logger = stderr.Level(zerolog.InfoLevel)
+	cfg.ResignTimeout = max(cfg.ResignTimeout, resignTimeout)
 	e, err := actors.Spawn(system.Root, cfg)
 	if err != nil {
-		return fmt.Errorf("spawn: %w", err)
+		stop()
+		return nil, fmt.Errorf("spawn: %w", err)
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
 	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, WorkerRestarts: restarts}, stderr)
 	if err != nil {
 		_ = e.Close(context.Background())
-		return err
+		stop()
+		return nil, err
 	}
+	return &runningNode{e: e, admin: admin, log: stderr, stop: stop}, nil
+}
 
+// runWorker runs the node in this process until SIGTERM or SIGINT, then
+// resigns (handing leadership off if it leads) and returns nil.
+func runWorker(nc nodeConfig) error {
+	// Catch signals first, so that one arriving during start-up is not
+	// lost (nor kills the process before it resigns).
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	n, err := startNode(nc, 0)
+	if err != nil {
+		return err
+	}
+	defer n.stop()
 	sig := <-sigs
-	signal.Stop(sigs)
-	stderr.Info().Str("event", "worker_stopping").Str("signal", sig.String()).Send()
+	n.log.Info().Str("event", "worker_stopping").Str("signal", sig.String()).Send()
 
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
-	if err := e.Close(ctx); err != nil {
-		stderr.Warn().Str("event", "close_failed").Err(err).Send()
+	if err := n.e.Close(ctx); err != nil {
+		n.log.Warn().Str("event", "close_failed").Err(err).Send()
 	}
-	admin.stop(ctx)
-	stderr.Info().Str("event", "worker_stopped").Send()
+	n.admin.stop(ctx)
+	n.log.Info().Str("event", "worker_stopped").Send()
 	return nil
 }
