@@ -113,9 +113,12 @@ func freePorts(n int) ([]string, error) {
 func (c *demoCluster) node(id int) *demoNode { return c.nodes[id-1] }
 
 // status fetches a node's /status; an error means it did not answer.
-func (c *demoCluster) status(n *demoNode) (status, error) {
+func (c *demoCluster) status(n *demoNode) (status, error) { return getStatus(c.client, n.admin) }
+
+// getStatus fetches and decodes GET /status from the admin server at addr.
+func getStatus(client *http.Client, addr string) (status, error) {
 	var s status
-	resp, err := c.client.Get("http://" + n.admin + "/status")
+	resp, err := client.Get("http://" + addr + "/status")
 	if err != nil {
 		return s, err
 	}

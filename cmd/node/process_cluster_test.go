@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -146,16 +145,8 @@ func (c *procCluster) awaitExit(n *procNode, within time.Duration) error {
 
 // status fetches a node's /status; an error means it did not answer.
 func (c *procCluster) status(n *procNode) (status, error) {
-	var s status
-	resp, err := c.client.Get("http://" + n.admin + "/status")
+	s, err := getStatus(c.client, n.admin)
 	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("GET /status: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
 		return s, err
 	}
 	n.mu.Lock()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -122,14 +121,8 @@ func awaitWorker(t *testing.T, addr string, oldPID, restarts int) int {
 	client := &http.Client{Timeout: 250 * time.Millisecond}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := client.Get("http://" + addr + "/status")
-		if err == nil {
-			var s status
-			err = json.NewDecoder(resp.Body).Decode(&s)
-			resp.Body.Close()
-			if err == nil && s.PID != oldPID && s.Restarts == restarts {
-				return s.PID
-			}
+		if s, err := getStatus(client, addr); err == nil && s.PID != oldPID && s.Restarts == restarts {
+			return s.PID
 		}
 		time.Sleep(20 * time.Millisecond) // polling another process; nothing to wait on
 	}
