@@ -40,6 +40,11 @@ type Endpoint struct {
 	total  counters
 	closed atomic.Bool
 	names  aliases
+
+	// rejecter, when the transport is one, is told of every frame
+	// receive refuses; limit rate-limits receive's log lines about them.
+	rejecter FrameRejecter
+	limit    logLimiter
 }
 
 // NewEndpoint validates cfg, sets the actor system's address to
@@ -75,6 +80,7 @@ func NewEndpoint(system *actor.ActorSystem, cfg EndpointConfig) (*Endpoint, erro
 		peers:   make(map[NodeID]*peer, len(cfg.Peers)),
 		byAddr:  make(map[string]*peer, len(cfg.Peers)),
 	}
+	e.rejecter, _ = cfg.Transport.(FrameRejecter)
 	for id, addr := range cfg.Peers {
 		p := &peer{endpoint: e, id: id, address: addr}
 		e.peers[id] = p

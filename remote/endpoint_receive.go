@@ -1,9 +1,12 @@
 package remote
 
 import (
+	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 )
 
 // Rejection reasons, as logged in the reason field of frame_rejected.
@@ -21,14 +24,21 @@ const maxLoggedString = 64
 // receive is the transport's recv callback: it runs on transport
 // goroutines, possibly several at once, and never blocks (delivery is a
 // mailbox push). Whatever b holds, it never panics; every frame ends in
-// exactly one of FramesReceived, DecodeErrors and Rejected.
+// exactly one of FramesReceived, DecodeErrors and Rejected. Each refusal is
+// also reported to the transport when it is a FrameRejecter, and logged at
+// most once a second per reason (see refuse).
 func (e *Endpoint) receive(from NodeID, b []byte) {
 	src := e.peers[from] // nil when the transport's sender is not a peer
 	f, err := DecodeFrame(b, e.maxSize)
 	if err != nil {
+		reason := rejectMalformedFrame
+		if errors.Is(err, ErrFrameTooLarge) {
+			reason = rejectOversize
+		}
 		e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.decodeErrors })
-		e.log.Warn().Str("event", "decode_failed").Uint64("peer", uint64(from)).
-			Str("reason", "frame").Int("size", len(b)).Err(err).Send()
+		e.refuse(src, from, "decode_failed", reason, func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Int("size", len(b)).Err(err)
+		})
 		return
 	}
 
@@ -47,17 +57,22 @@ func (e *Endpoint) receive(from NodeID, b []byte) {
 	}
 	if reason != "" {
 		e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.rejected })
-		e.log.Warn().Str("event", "frame_rejected").Uint64("peer", uint64(from)).
-			Str("reason", reason).Str("cluster", truncate(f.Cluster)).Uint64("from", uint64(f.From)).
-			Uint16("type", uint16(f.Type)).Send()
+		e.refuse(src, from, "frame_rejected", reason, func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Str("cluster", truncate(f.Cluster)).Uint64("from", uint64(f.From)).Uint16("type", uint16(f.Type))
+		})
 		return
 	}
 
 	msg, err := Unmarshal(f.Type, f.Payload)
 	if err != nil {
+		reason := rejectMalformedPayload
+		if errors.Is(err, ErrUnknownType) {
+			reason = rejectUnknownType
+		}
 		e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.decodeErrors })
-		e.log.Warn().Str("event", "decode_failed").Uint64("peer", uint64(from)).
-			Str("reason", "payload").Uint16("type", uint16(f.Type)).Err(err).Send()
+		e.refuse(src, from, "decode_failed", reason, func(ev *zerolog.Event) *zerolog.Event {
+			return ev.Uint16("type", uint16(f.Type)).Err(err)
+		})
 		return
 	}
 
@@ -70,6 +85,27 @@ func (e *Endpoint) receive(from NodeID, b []byte) {
 	// The sender PID carries the peer's address, so the receiver's
 	// ctx.Respond resolves to this Endpoint and travels back as a frame.
 	e.system.Root.RequestWithCustomSender(target, msg, actor.NewPID(src.address, f.Sender))
+}
+
+// refuse reports a refused frame to the transport and logs it, at most
+// once a second per reason: a peer that streams garbage must not flood the
+// log, and the counters see every frame anyway. The line names the peer by
+// id and, when it is configured, by address; detail adds what is known of
+// the frame.
+func (e *Endpoint) refuse(src *peer, from NodeID, event, reason string, detail func(*zerolog.Event) *zerolog.Event) {
+	if e.rejecter != nil {
+		e.rejecter.FrameRejected(from, reason)
+	}
+	ok, suppressed := e.limit.allow(Rejection{StageFrame, reason}, time.Now())
+	if !ok {
+		return
+	}
+	ev := e.log.Warn().Str("event", event).Uint64("peer", uint64(from)).Str("stage", StageFrame).
+		Str("reason", reason).Uint64("suppressed", suppressed)
+	if src != nil {
+		ev = ev.Str("addr", src.address)
+	}
+	detail(ev).Send()
 }
 
 // countIn bumps the counter pick selects in the totals and, when the

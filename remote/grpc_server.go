@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -46,7 +47,7 @@ func (t *GRPCTransport) frames(stream grpc.ServerStream) error {
 			if status.Code(err) == codes.ResourceExhausted {
 				// gRPC refused a message above MaxRecvMsgSize; the stream
 				// is unusable after that, and the peer reconnects.
-				t.refuseFrame(l, "oversize", -1)
+				t.refuseFrame(l, remoteAddr(ctx), -1)
 				reason = "inbound_oversize"
 			}
 			if errors.Is(err, io.EOF) {
@@ -57,7 +58,7 @@ func (t *GRPCTransport) frames(stream grpc.ServerStream) error {
 		if len(b) > t.cfg.MaxFrameSize {
 			// gRPC enforces the same limit; this is the check of record,
 			// should the two ever disagree.
-			t.refuseFrame(l, "oversize", len(b))
+			t.refuseFrame(l, remoteAddr(ctx), len(b))
 			continue
 		}
 		if t.closing.Load() {
@@ -102,14 +103,26 @@ func (t *GRPCTransport) admit(ctx context.Context) (handshake, *grpcLink, error)
 
 // reject counts and logs a refused handshake. side is "server" when this
 // node refused a peer's stream, "client" when it refused a peer's answer.
-// l is nil for strangers; node is 0 when the claim did not parse.
+// l is nil for strangers; node is 0 when the claim did not parse. A failed
+// TLS handshake counts at the connection stage, every other refusal at the
+// handshake stage. Log lines are rate-limited per reason (see logLimiter);
+// the counters see every refusal.
 func (t *GRPCTransport) reject(l *grpcLink, node NodeID, side, reason string, remote net.Addr, err error) {
 	if t.closing.Load() {
 		return // a handshake cut short by Close is no rejection
 	}
+	stage := StageHandshake
+	if reason == rejectTLSHandshake {
+		stage = StageConnection
+	}
 	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.rejected })
+	t.rejections.add(stage, reason)
+	ok, suppressed := t.logLimit.allow(Rejection{stage, reason}, time.Now())
+	if !ok {
+		return
+	}
 	ev := t.log.Warn().Str("event", "handshake_rejected").Uint64("peer", uint64(node)).
-		Str("side", side).Str("reason", reason)
+		Str("side", side).Str("stage", stage).Str("reason", reason).Uint64("suppressed", suppressed)
 	if remote != nil {
 		ev = ev.Str("remote", remote.String())
 	}
@@ -118,10 +131,25 @@ func (t *GRPCTransport) reject(l *grpcLink, node NodeID, side, reason string, re
 
 // refuseFrame counts and logs an incoming frame above MaxFrameSize; size
 // is -1 when gRPC refused it before we saw it.
-func (t *GRPCTransport) refuseFrame(l *grpcLink, reason string, size int) {
+func (t *GRPCTransport) refuseFrame(l *grpcLink, remote net.Addr, size int) {
 	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.refused })
-	t.log.Warn().Str("event", "frame_refused").Uint64("peer", uint64(l.id)).Str("reason", reason).
-		Int("size", size).Int("limit", t.cfg.MaxFrameSize).Send()
+	t.rejections.add(StageFrame, rejectOversize)
+	ok, suppressed := t.logLimit.allow(Rejection{StageFrame, rejectOversize}, time.Now())
+	if !ok {
+		return
+	}
+	ev := t.log.Warn().Str("event", "frame_refused").Uint64("peer", uint64(l.id)).Str("stage", StageFrame).
+		Str("reason", rejectOversize).Int("size", size).Int("limit", t.cfg.MaxFrameSize).Uint64("suppressed", suppressed)
+	if remote != nil {
+		ev = ev.Str("remote", remote.String())
+	}
+	ev.Send()
+}
+
+// FrameRejected implements FrameRejecter: the Endpoint refused a frame
+// that this transport delivered from node from. The Endpoint logs it.
+func (t *GRPCTransport) FrameRejected(from NodeID, reason string) {
+	t.rejections.add(StageFrame, reason)
 }
 
 // refusalCode is the gRPC status a refused handshake ends the stream with.
@@ -157,10 +185,13 @@ func remoteAddr(ctx context.Context) net.Addr {
 	return nil
 }
 
-// countingCreds wraps the server's TLS credentials to count and log
-// failed TLS handshakes: a client whose certificate does not chain to the
-// cluster CA never reaches a stream handler, so this is the only place its
-// refusal can be seen.
+// countingCreds wraps the server's transport credentials (TLS, or
+// plaintext) to refuse, count and log connections that never become gRPC
+// connections: a client whose certificate does not chain to the cluster CA
+// fails the TLS handshake, and a client that does not open with the HTTP/2
+// preface is not speaking gRPC at all. Neither reaches a stream handler, so
+// this is the only place their refusal can be seen. gRPC bounds the whole
+// handshake, preface included, with ConnectionTimeout.
 type countingCreds struct {
 	credentials.TransportCredentials
 	t *GRPCTransport
@@ -170,8 +201,14 @@ func (c *countingCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.Au
 	out, info, err := c.TransportCredentials.ServerHandshake(conn)
 	if err != nil {
 		c.t.reject(nil, 0, "server", rejectTLSHandshake, conn.RemoteAddr(), err)
+		return out, info, err
 	}
-	return out, info, err
+	checked, err := c.t.checkPreface(out)
+	if err != nil {
+		_ = out.Close()
+		return nil, nil, err
+	}
+	return checked, info, nil
 }
 
 func (c *countingCreds) Clone() credentials.TransportCredentials {

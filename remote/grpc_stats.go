@@ -22,6 +22,12 @@ type GRPCStats struct {
 	// unknown node, a certificate that does not match the claimed node,
 	// and peers whose answer named the wrong node or cluster.
 	HandshakesRejected uint64
+	// Rejected counts every input this node refused, by stage and reason:
+	// connections that did not speak HTTP/2 or failed TLS, refused
+	// handshakes (both sides), oversize frames, and the frames the
+	// Endpoint refused and reported through FrameRejected (malformed,
+	// another cluster, an unknown node, …). Kinds never seen are absent.
+	Rejected map[Rejection]uint64
 	// Peers breaks the counts down by configured peer. Rejections of
 	// strangers and failed TLS handshakes appear only in the totals.
 	Peers map[NodeID]GRPCPeerStats
@@ -55,6 +61,7 @@ func (t *GRPCTransport) Stats() GRPCStats {
 		FramesDropped:      t.total.dropped.Load(),
 		FramesRefused:      t.total.refused.Load(),
 		HandshakesRejected: t.total.rejected.Load(),
+		Rejected:           t.rejections.snapshot(),
 		Peers:              make(map[NodeID]GRPCPeerStats, len(t.links)),
 	}
 	for id, l := range t.links {

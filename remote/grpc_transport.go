@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -89,6 +90,9 @@ type GRPCTransport struct {
 	closing atomic.Bool          // set at the start of Close
 	stateMu sync.Mutex           // guards every link's state
 	total   grpcCounters
+
+	rejections rejectionCounts // every refused input, by stage and reason
+	logLimit   logLimiter      // of the log lines about refused input
 }
 
 // NewGRPCTransport validates cfg, applies its defaults and binds the
@@ -133,10 +137,11 @@ func (t *GRPCTransport) serverOptions() []grpc.ServerOption {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: grpcMinPingInterval, PermitWithoutStream: true}),
 	}
+	creds := insecure.NewCredentials()
 	if t.cfg.TLS != nil {
-		opts = append(opts, grpc.Creds(&countingCreds{TransportCredentials: credentials.NewTLS(t.cfg.TLS), t: t}))
+		creds = credentials.NewTLS(t.cfg.TLS)
 	}
-	return opts
+	return append(opts, grpc.Creds(&countingCreds{TransportCredentials: creds, t: t}))
 }
 
 // Addr returns the address the transport listens on, with the port that
