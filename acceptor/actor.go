@@ -43,6 +43,7 @@ type shell struct {
 	start  time.Time // the origin of the core's monotonic clock
 	core   *Core
 	writer *groupcommit.Committer[Record]
+	health storeHealth // touched only by the writer's callbacks
 	log    zerolog.Logger
 }
 
@@ -108,10 +109,10 @@ func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
 	refusal := s.core.StorageFailed(instance, b)
 	root := ctx.ActorSystem().Root
 	s.writer.Submit(out.Persist, func(err error) {
+		s.health.record(s.log, instance, err, time.Now())
 		if err != nil {
 			// The core's memory is now ahead of the disk, which is safe: it
 			// only refuses more. Nothing unsaved is ever acknowledged.
-			s.log.Error().Str("event", "persist_failed").Uint64("instance", instance).Err(err).Send()
 			root.Send(to, refusal)
 			return
 		}

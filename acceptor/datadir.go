@@ -45,6 +45,10 @@ var (
 	ErrFormat = errors.New("acceptor: unknown data format")
 	// ErrInUse: another process holds the database lock.
 	ErrInUse = errors.New("acceptor: data dir in use")
+	// ErrNotWritable: the data dir cannot be written (read-only file
+	// system, permissions). A node that cannot persist a promise must not
+	// start.
+	ErrNotWritable = errors.New("acceptor: data dir not writable")
 )
 
 // Meta names the owner of a data dir. OpenDB stamps it into a fresh
@@ -171,18 +175,25 @@ func verifyFile(path string) error {
 	})
 }
 
+// CheckWritable reports, with an error wrapping ErrNotWritable, whether
+// dir cannot be written, by creating and removing a file in it, as OpenDB
+// does first. It lets a caller that writes other files to the data dir
+// (the process supervisor's log) refuse a read-only one as clearly. Safe
+// to call concurrently.
+func CheckWritable(dir string) error { return probeWritable(dir) }
+
 // probeWritable creates and removes a file in dir. Checking up front gives a
 // clear error for a read-only dir, where bbolt would fail later and less
 // plainly (or, on an existing file, open it for reading only).
 func probeWritable(dir string) error {
 	f, err := os.CreateTemp(dir, ".synod-probe-*")
 	if err != nil {
-		return fmt.Errorf("acceptor: data dir %s is not writable: %w", dir, err)
+		return fmt.Errorf("%w: %s: %w", ErrNotWritable, dir, err)
 	}
 	name := f.Name()
 	if err := f.Close(); err != nil {
 		_ = os.Remove(name)
-		return fmt.Errorf("acceptor: data dir %s is not writable: %w", dir, err)
+		return fmt.Errorf("%w: %s: %w", ErrNotWritable, dir, err)
 	}
 	if err := os.Remove(name); err != nil {
 		return fmt.Errorf("acceptor: data dir %s: remove probe file: %w", dir, err)

@@ -37,8 +37,8 @@ func TestOpenDBRefusesReadOnlyDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not writable") {
 		t.Fatalf("OpenDB on a read-only dir = %v, want a \"not writable\" error", err)
 	}
-	if !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.EACCES) {
-		t.Errorf("error %v does not carry the cause (EROFS or EACCES)", err)
+	if !errors.Is(err, ErrNotWritable) || !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.EACCES) {
+		t.Errorf("error %v is not ErrNotWritable or does not carry the cause (EROFS or EACCES)", err)
 	}
 }
 

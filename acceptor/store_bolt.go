@@ -36,8 +36,11 @@ type BoltStore struct {
 
 var _ Store = (*BoltStore)(nil)
 
-// NewBoltStore creates the acceptor's buckets in db if needed. db must be
-// writable; the caller keeps ownership of it and closes it after Close.
+// NewBoltStore creates the acceptor's buckets in db if needed, and reads
+// every record once, so that a damaged record (ErrCorrupt) fails the node's
+// start with a clear error instead of failing the acceptor actor's reload
+// over and over under its supervisor. db must be writable; the caller
+// keeps ownership of it and closes it after Close.
 func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	st, err := boltinstances.Open(db, boltinstances.Config[State]{
 		Records:  bucketRecords,
@@ -51,7 +54,12 @@ func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("acceptor: NewBoltStore: %w", err)
 	}
-	return &BoltStore{st: st}, nil
+	s := &BoltStore{st: st}
+	if _, err := s.Load(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("acceptor: %s: %w", db.Path(), err)
+	}
+	return s, nil
 }
 
 // Load implements Store. Any record that does not decode fails the whole

@@ -38,6 +38,24 @@ func openBolt(t *testing.T, dir string) (*bbolt.DB, *BoltStore) {
 	return db, s
 }
 
+// reopenErr opens dir's database and a BoltStore on it, as a node's start
+// does, and returns the first error; it closes whatever it opened.
+func reopenErr(t *testing.T, dir string) error {
+	t.Helper()
+	db, err := OpenDB(dir, testMeta)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := NewBoltStore(db)
+	if err != nil {
+		return err
+	}
+	_ = s.Close()
+	t.Fatal("NewBoltStore opened a damaged store")
+	return nil
+}
+
 // storeImpls lists every Store with a restart that closes the store (and
 // what backs it) and opens it again, as a node restart would.
 var storeImpls = []struct {
@@ -250,17 +268,16 @@ func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 			_ = db.Close()
 			editDB(t, dir, tc.damage)
 
-			_, s = openBolt(t, dir)
-			_, err := s.Load()
+			err := reopenErr(t, dir)
 			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Load = %v, want ErrCorrupt mentioning %q", err, tc.want)
+				t.Fatalf("NewBoltStore = %v, want ErrCorrupt mentioning %q", err, tc.want)
 			}
 		})
 	}
 }
 
 // Damage inside a file of the right length passes OpenDB and surfaces as
-// ErrCorrupt from the first Load, which walks every record.
+// ErrCorrupt from NewBoltStore, which walks every record once.
 func TestBoltStoreLoadDetectsDamagedPages(t *testing.T) {
 	dir := t.TempDir()
 	db, s := openBolt(t, dir)
@@ -288,10 +305,9 @@ func TestBoltStoreLoadDetectsDamagedPages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, s = openBolt(t, dir)
-	_, err = s.Load()
+	err = reopenErr(t, dir)
 	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Load = %v, want ErrCorrupt", err)
+		t.Fatalf("NewBoltStore = %v, want ErrCorrupt", err)
 	}
 	t.Log(err)
 }
