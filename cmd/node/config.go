@@ -55,38 +55,125 @@ var defaultLayer = layer{"cluster": {"synod"}}
 // may stand for "peer"). Unknown keys are errors, so that a typo does not
 // silently fall back to a default.
 func fileLayer(path string) (layer, error) {
+	f, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.values, nil
+}
+
+// configFile is a config file as read: its settings and the line each
+// was set on, so that an error about a setting can point at its line.
+type configFile struct {
+	path   string
+	values layer
+	lines  map[string]int
+}
+
+// listSettings may hold several values; every other setting holds one.
+var listSettings = map[string]bool{"peer": true}
+
+// readConfigFile reads and checks the shape of a config file: a mapping of
+// known setting names to a value, or for "peer" a list of values. Each
+// error names the file, the line and the key.
+func readConfigFile(path string) (*configFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	var doc map[string]yaml.Node
+	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		// yaml's own messages carry the line: "yaml: line 3: ...".
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
-	l := layer{}
-	for key, node := range doc {
+	f := &configFile{path: path, values: layer{}, lines: map[string]int{}}
+	if len(doc.Content) == 0 {
+		return f, nil // empty: every setting comes from elsewhere
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("config file %s: line %d: want a mapping of setting names to values", path, top.Line)
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, node := top.Content[i], top.Content[i+1]
+		key := k.Value
+		at := func(format string, args ...any) error {
+			return fmt.Errorf("config file %s: line %d: %s: %s", path, k.Line, key, fmt.Sprintf(format, args...))
+		}
 		name := key
 		if name == "peers" {
 			name = "peer"
 		}
 		if !isSetting(name) {
-			return nil, fmt.Errorf("config file %s: line %d: %s: unknown setting", path, node.Line, key)
+			return nil, at("unknown setting (known: %s)", strings.Join(settingNames, ", "))
 		}
-		switch node.Kind {
-		case yaml.ScalarNode:
-			l[name] = []string{node.Value}
-		case yaml.SequenceNode:
+		if line, dup := f.lines[name]; dup {
+			return nil, at("also set on line %d", line)
+		}
+		f.lines[name] = k.Line
+		switch {
+		case node.Kind == yaml.ScalarNode:
+			f.values[name] = []string{node.Value}
+		case node.Kind == yaml.SequenceNode && listSettings[name]:
 			for _, item := range node.Content {
 				if item.Kind != yaml.ScalarNode {
-					return nil, fmt.Errorf("config file %s: line %d: %s: want a list of strings", path, item.Line, key)
+					return nil, at("want a list of id=host:port strings (line %d)", item.Line)
 				}
-				l[name] = append(l[name], item.Value)
+				f.values[name] = append(f.values[name], item.Value)
 			}
+		case node.Kind == yaml.SequenceNode:
+			return nil, at("want a single value, not a list")
+		case listSettings[name]:
+			return nil, at("want a list of id=host:port strings")
 		default:
-			return nil, fmt.Errorf("config file %s: line %d: %s: want a value or a list", path, node.Line, key)
+			return nil, at("want a single value, not a mapping")
 		}
 	}
-	return l, nil
+	return f, nil
+}
+
+// locate adds the file and line to err when err is about a setting whose
+// value came from this file (and was not overridden by a later layer).
+func (f *configFile) locate(err error, later ...layer) error {
+	var se *settingError
+	if f == nil || !errors.As(err, &se) {
+		return err
+	}
+	for _, key := range se.keys() {
+		line, ok := f.lines[key]
+		if !ok {
+			continue
+		}
+		for _, l := range later {
+			if _, set := l[key]; set {
+				return err // the bad value came from the environment or a flag
+			}
+		}
+		return fmt.Errorf("config file %s: line %d: %s: %s", f.path, line, se.name, se.msg)
+	}
+	return err
+}
+
+// settingError is a bad setting: name is the setting (or settings) it is
+// about, as the user spells it; about lists the keys whose source may be
+// to blame when name names several.
+type settingError struct {
+	name, msg string
+	about     []string
+}
+
+func (e *settingError) Error() string { return "config: " + e.name + ": " + e.msg }
+
+func (e *settingError) keys() []string {
+	if e.about != nil {
+		return e.about
+	}
+	return []string{e.name}
+}
+
+// badSetting returns a settingError about name.
+func badSetting(name, format string, args ...any) error {
+	return &settingError{name: name, msg: fmt.Sprintf(format, args...)}
 }
 
 func isSetting(name string) bool {
@@ -134,9 +221,7 @@ func merge(layers ...layer) layer {
 // parseConfig turns merged raw settings into a nodeConfig. Every error
 // names the setting and the reason.
 func parseConfig(l layer) (nodeConfig, error) {
-	bad := func(name, format string, args ...any) error {
-		return fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
-	}
+	bad := badSetting
 	one := func(name string) string {
 		if v := l[name]; len(v) > 0 {
 			return strings.TrimSpace(v[len(v)-1])

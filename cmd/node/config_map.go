@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,34 +18,59 @@ import (
 // presetFastFailover names actors.FastFailover.
 const presetFastFailover = "fast-failover"
 
-// check validates what needs several settings at once.
+// check validates what needs several settings at once. Its errors name
+// the settings as the user spells them; the library's own validation,
+// which names Go fields, runs last and should then find nothing.
 func (c nodeConfig) check() error {
-	tls := 0
-	for _, f := range []string{c.TLSCert, c.TLSKey, c.TLSCA} {
-		if f != "" {
-			tls++
+	tlsFiles := map[string]string{"tls-cert": c.TLSCert, "tls-key": c.TLSKey, "tls-ca": c.TLSCA}
+	tls := []string{}
+	for _, name := range []string{"tls-cert", "tls-key", "tls-ca"} {
+		if tlsFiles[name] != "" {
+			tls = append(tls, name)
 		}
 	}
 	switch {
-	case tls != 0 && tls != 3:
-		return fmt.Errorf("config: tls-cert, tls-key, tls-ca: give all three or none")
-	case tls == 3 && c.Insecure:
-		return fmt.Errorf("config: insecure: set together with TLS files")
+	case len(tls) != 0 && len(tls) != 3:
+		return &settingError{name: "tls-cert, tls-key, tls-ca", msg: fmt.Sprintf("give all three or none (got only %s)", strings.Join(tls, ", ")), about: tls}
+	case len(tls) == 3 && c.Insecure:
+		return badSetting("insecure", "set together with TLS files")
 	case c.Preset != "" && c.Preset != presetFastFailover:
-		return fmt.Errorf("config: preset: unknown preset %q (known: %s)", c.Preset, presetFastFailover)
+		return badSetting("preset", "unknown preset %q (known: %s)", c.Preset, presetFastFailover)
 	case c.Preset == presetFastFailover && c.leaseSet && c.Lease != 0:
-		return fmt.Errorf("config: lease: %v conflicts with preset %s, which turns leases off", c.Lease, presetFastFailover)
+		return badSetting("lease", "%v conflicts with preset %s, which turns leases off", c.Lease, presetFastFailover)
 	case c.Admin != "" && c.Admin == c.Listen:
-		return fmt.Errorf("config: admin: same address as listen (%s)", c.Listen)
+		return badSetting("admin", "same address as listen (%s)", c.Listen)
 	}
-	for id, addr := range c.Peers {
-		if addr == c.Listen {
-			return fmt.Errorf("config: peer: node %d has this node's listen address %s", id, addr)
+	for _, name := range tls {
+		if _, err := os.Stat(tlsFiles[name]); err != nil {
+			return badSetting(name, "%v", err)
 		}
+	}
+	byAddr := map[string]remote.NodeID{}
+	for _, id := range slices.Sorted(maps.Keys(c.Peers)) {
+		addr := c.Peers[id]
+		if addr == c.Listen {
+			return badSetting("peer", "node %d has this node's listen address %s", id, addr)
+		}
+		if other, dup := byAddr[addr]; dup {
+			return badSetting("peer", "nodes %d and %d share address %s", other, id, addr)
+		}
+		byAddr[addr] = id
+	}
+	a := c.actorsConfig()
+	switch {
+	case a.ElectionTimeout <= a.HeartbeatInterval && c.ElectionTimeout > 0:
+		return badSetting("election-timeout", "%v must exceed heartbeat (%v)", a.ElectionTimeout, a.HeartbeatInterval)
+	case a.ElectionTimeout <= a.HeartbeatInterval:
+		return badSetting("heartbeat", "%v must be below election-timeout (%v)", a.HeartbeatInterval, a.ElectionTimeout)
+	case a.LeaseDuration > 0 && a.LeaseDuration <= a.HeartbeatInterval && c.leaseSet:
+		return badSetting("lease", "%v must exceed heartbeat (%v), or be 0 for no leases", a.LeaseDuration, a.HeartbeatInterval)
+	case a.LeaseDuration > 0 && a.LeaseDuration <= a.HeartbeatInterval:
+		return badSetting("heartbeat", "%v must be below lease (%v)", a.HeartbeatInterval, a.LeaseDuration)
 	}
 	// The library's own validation names its fields; wrap it so the user
 	// still sees where it came from.
-	if err := c.actorsConfig().Validate(); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
@@ -158,16 +185,22 @@ func flagLayer(fs *pflag.FlagSet) layer {
 	return l
 }
 
-// loadConfig merges defaults < file < environment < flags.
+// loadConfig merges defaults < file < environment < flags. An error about
+// a setting whose value came from the file names the file and its line.
 func loadConfig(fs *pflag.FlagSet) (nodeConfig, error) {
 	layers := []layer{defaultLayer}
+	var file *configFile
 	if path, _ := fs.GetString("config"); path != "" {
-		fl, err := fileLayer(path)
-		if err != nil {
+		var err error
+		if file, err = readConfigFile(path); err != nil {
 			return nodeConfig{}, err
 		}
-		layers = append(layers, fl)
+		layers = append(layers, file.values)
 	}
-	layers = append(layers, envLayer(os.Getenv), flagLayer(fs))
-	return parseConfig(merge(layers...))
+	env, flags := envLayer(os.Getenv), flagLayer(fs)
+	c, err := parseConfig(merge(append(layers, env, flags)...))
+	if err != nil {
+		return c, file.locate(err, env, flags)
+	}
+	return c, nil
 }

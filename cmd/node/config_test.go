@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/synod/synod/remote"
 )
@@ -144,5 +148,194 @@ func TestFileLayerErrors(t *testing.T) {
 	}
 	if _, err := fileLayer(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+// configYAML is a valid config file: line 1 cluster, 2 id, 3 listen, 4
+// data-dir, 5-7 peers.
+const configYAML = `cluster: c
+id: 1
+listen: 127.0.0.1:7001
+data-dir: /tmp/synod-config-test
+peers:
+  - 2=127.0.0.1:7002
+  - 3=127.0.0.1:7003
+`
+
+// yamlWith returns configYAML with each "key: value" of edits replacing
+// the line of that key in place (for peers, the whole list), "-key"
+// deleting it, and any other line appended from line 8 on.
+func yamlWith(edits ...string) string {
+	lines := strings.Split(strings.TrimSuffix(configYAML, "\n"), "\n")
+	var tail []string
+	for _, e := range edits {
+		key, _, _ := strings.Cut(e, ":")
+		del := strings.HasPrefix(e, "-")
+		key = strings.TrimPrefix(key, "-")
+		found := false
+		for i, l := range lines {
+			if strings.HasPrefix(l, key+":") {
+				found = true
+				if key == "peers" { // the list items go too
+					lines = append(lines[:i+1], lines[i+3:]...)
+				}
+				if del {
+					lines[i] = "# " + lines[i]
+				} else {
+					lines[i] = e
+				}
+			}
+		}
+		if !found {
+			tail = append(tail, e)
+		}
+	}
+	return strings.Join(append(lines, tail...), "\n") + "\n"
+}
+
+// loadFile runs the real config loading (loadConfig, as "synod run
+// --config" does) on a file holding text.
+func loadFile(t *testing.T, text string) (nodeConfig, string, error) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "SYNOD_") { // the environment outranks the file
+			k, _, _ := strings.Cut(kv, "=")
+			t.Setenv(k, "")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "node.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	addConfigFlags(fs)
+	if err := fs.Parse([]string{"--config", path}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(fs)
+	return c, path, err
+}
+
+// TestConfigFileMistakes: every kind of mistake in a config file gives
+// one error, on one line, that names the file, the line and the setting.
+func TestConfigFileMistakes(t *testing.T) {
+	if _, _, err := loadFile(t, configYAML); err != nil {
+		t.Fatalf("the valid file: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	tests := []struct {
+		name, yaml string
+		want       string // after "config file <path>: "; "" for errors not about one line
+		wantAny    string // for those: a substring of the error
+	}{
+		{name: "unknown key", yaml: yamlWith("clustr: c"), want: "line 8: clustr: unknown setting"},
+		{name: "bad duration", yaml: yamlWith("heartbeat: fast"), want: `line 8: heartbeat: "fast" is not a duration`},
+		{name: "duration without unit", yaml: yamlWith("lease: 300"), want: `line 8: lease: "300" is not a duration`},
+		{name: "negative duration", yaml: yamlWith("election-timeout: -1s"), want: "line 8: election-timeout: -1s must be positive"},
+		{name: "zero heartbeat", yaml: yamlWith("heartbeat: 0s"), want: "line 8: heartbeat: 0s must be positive"},
+		{name: "election timeout below heartbeat", yaml: yamlWith("election-timeout: 40ms"), want: "line 8: election-timeout: 40ms must exceed heartbeat (50ms)"},
+		{name: "heartbeat above election timeout", yaml: yamlWith("heartbeat: 500ms"), want: "line 8: heartbeat: 500ms must be below election-timeout (300ms)"},
+		{name: "lease below heartbeat", yaml: yamlWith("lease: 40ms"), want: "line 8: lease: 40ms must exceed heartbeat (50ms)"},
+		{name: "heartbeat above lease", yaml: yamlWith("heartbeat: 400ms", "election-timeout: 1s"), want: "line 8: heartbeat: 400ms must be below lease (300ms)"},
+		{name: "preset and lease", yaml: yamlWith("preset: fast-failover", "lease: 1s"), want: "line 9: lease: 1s conflicts with preset fast-failover"},
+		{name: "unknown preset", yaml: yamlWith("preset: turbo"), want: `line 8: preset: unknown preset "turbo" (known: fast-failover)`},
+		{name: "duplicate peer id", yaml: yamlWith("peers: [2=127.0.0.1:7002, 2=127.0.0.1:7003]"), want: "line 5: peer: node 2 listed twice"},
+		{name: "peer is this node", yaml: yamlWith("peers: [1=127.0.0.1:7009]"), want: `line 5: peer: "1=127.0.0.1:7009" names this node (id 1)`},
+		{name: "malformed peer", yaml: yamlWith("peers: [2:127.0.0.1:7002]"), want: `line 5: peer: "2:127.0.0.1:7002": want id=host:port`},
+		{name: "peer id zero", yaml: yamlWith("peers: [0=127.0.0.1:7002]"), want: `line 5: peer: "0=127.0.0.1:7002": "0" is not a node id`},
+		{name: "peers share an address", yaml: yamlWith("peers: [2=127.0.0.1:7002, 3=127.0.0.1:7002]"), want: "line 5: peer: nodes 2 and 3 share address 127.0.0.1:7002"},
+		{name: "peer on own address", yaml: yamlWith("peers: [2=127.0.0.1:7001]"), want: "line 5: peer: node 2 has this node's listen address"},
+		{name: "peers as a mapping", yaml: yamlWith("peers: {2: 127.0.0.1:7002}"), want: "line 5: peers: want a list of id=host:port strings"},
+		{name: "peer and peers", yaml: yamlWith("peer: 4=127.0.0.1:7004"), want: "line 8: peer: also set on line 5"},
+		{name: "nested peer", yaml: yamlWith("peers: [{a: b}]"), want: "line 5: peers: want a list of id=host:port strings"},
+		{name: "listen not host:port", yaml: yamlWith("listen: localhost"), want: `line 3: listen: "localhost" is not host:port`},
+		{name: "listen bad port", yaml: yamlWith("listen: 127.0.0.1:99999"), want: `line 3: listen: "127.0.0.1:99999": bad port "99999"`},
+		{name: "admin same as listen", yaml: yamlWith("admin: 127.0.0.1:7001"), want: "line 8: admin: same address as listen"},
+		{name: "empty cluster", yaml: yamlWith("cluster: ''"), want: "line 1: cluster: missing"},
+		{name: "id zero", yaml: yamlWith("id: 0"), want: `line 2: id: "0" is not a node id (an integer above 0)`},
+		{name: "id negative", yaml: yamlWith("id: -1"), want: `line 2: id: "-1" is not a node id`},
+		{name: "id a list", yaml: yamlWith("id: [1, 2]"), want: "line 2: id: want a single value, not a list"},
+		{name: "listen a mapping", yaml: yamlWith("listen: {host: 127.0.0.1}"), want: "line 3: listen: want a single value, not a mapping"},
+		{name: "insecure not a bool", yaml: yamlWith("insecure: maybe"), want: `line 8: insecure: "maybe" is not true or false`},
+		{name: "tls cert without key", yaml: yamlWith("tls-cert: " + missing + ".pem"), want: "line 8: tls-cert, tls-key, tls-ca: give all three or none (got only tls-cert)"},
+		{name: "tls files missing", yaml: yamlWith("tls-cert: "+missing+".pem", "tls-key: "+missing+".key", "tls-ca: "+missing+".ca"),
+			want: "line 8: tls-cert: stat " + missing + ".pem: no such file or directory"},
+		{name: "yaml syntax", yaml: yamlWith("listen: 127.0.0.1:7001: x"), wantAny: "yaml: line 3: mapping values are not allowed in this context"},
+		{name: "duplicate key", yaml: configYAML + "id: 2\n", want: "line 8: id: also set on line 2"},
+		{name: "not a mapping", yaml: "- cluster: c\n", wantAny: "line 1: want a mapping of setting names to values"},
+		{name: "id missing", yaml: yamlWith("-id"), wantAny: "config: id: missing"},
+		{name: "data-dir missing", yaml: yamlWith("-data-dir"), wantAny: "config: data-dir: missing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, path, err := loadFile(t, tc.yaml)
+			if err == nil {
+				t.Fatalf("no error for:\n%s", tc.yaml)
+			}
+			msg := err.Error()
+			want := tc.wantAny
+			if tc.want != "" {
+				want = "config file " + path + ": " + tc.want
+			}
+			if !strings.Contains(msg, want) || strings.Contains(msg, "\n") {
+				t.Fatalf("error\n  %s\nwant one line containing\n  %s\nfile:\n%s", msg, want, tc.yaml)
+			}
+		})
+	}
+	if _, _, err := loadFile(t, "id: 1\n"); err == nil || !strings.Contains(err.Error(), "config: listen: missing") {
+		t.Errorf("a file without listen: %v", err)
+	}
+}
+
+// TestConfigFileValueOverriddenByFlag: an error about a value that a flag
+// gave names the flag's setting, never the file's line of the value it
+// overrode.
+func TestConfigFileValueOverriddenByFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.yaml")
+	if err := os.WriteFile(path, []byte(yamlWith("heartbeat: 10ms")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	addConfigFlags(fs)
+	if err := fs.Parse([]string{"--config", path, "--heartbeat", "soon"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(fs)
+	if err == nil || err.Error() != `config: heartbeat: "soon" is not a duration (like 50ms or 1s)` {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRunRefusesBadConfigFile runs the real binary on a few bad files:
+// each exits 1 at once, printing one line that names file, line and
+// setting, and starts nothing.
+func TestRunRefusesBadConfigFile(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"unknown key":  {yamlWith("heartbaet: 50ms"), "line 8: heartbaet: unknown setting"},
+		"bad duration": {yamlWith("lease: 1 second"), `line 8: lease: "1 second" is not a duration`},
+		"id a list":    {yamlWith("id: [1]"), "line 2: id: want a single value, not a list"},
+		"yaml syntax":  {yamlWith("peers: [2=127.0.0.1:7002"), "yaml: line"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "node.yaml")
+			if err := os.WriteFile(path, []byte(strings.Replace(tc.yaml, "/tmp/synod-config-test", filepath.Join(dir, "data"), 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(synodBin, "run", "--config", path)
+			cmd.Env = envWithoutSynod()
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("synod run: %v, want exit status 1; output:\n%s", err, out)
+			}
+			text := strings.TrimSuffix(string(out), "\n")
+			if strings.Count(text, "\n") != 0 || !strings.HasPrefix(text, "synod: config file "+path+": ") || !strings.Contains(text, tc.want) {
+				t.Fatalf("output\n%s\nwant one line: synod: config file %s: ...%s", out, path, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "data")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the data dir was created (%v): the node got as far as starting", err)
+			}
+		})
 	}
 }
