@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -13,6 +14,10 @@ import (
 func main() {
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "synod:", err)
+		var se *startError
+		if errors.As(err, &se) {
+			os.Exit(exitCannotStart)
+		}
 		os.Exit(1)
 	}
 }

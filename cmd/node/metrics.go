@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/supervisor"
@@ -28,6 +29,9 @@ type metricsSources struct {
 	// ActorRestarts counts actor_restarted lines of the supervision log;
 	// nil: no synod_actor_restarts_total.
 	ActorRestarts *eventCounter
+	// Store follows the acceptor's store failures in the node's log; nil:
+	// no synod_store_failing and no synod_store_failures_total.
+	Store *storeWatch
 	// WorkerRestarts is how often the process supervisor restarted this
 	// worker before it started (SYNOD_WORKER_RESTARTS).
 	WorkerRestarts int
@@ -100,6 +104,13 @@ func newNodeMetrics(e *actors.Election, src metricsSources) *nodeMetrics {
 	if src.Frames != nil {
 		cs = append(cs, transportCollector{stats: src.Frames})
 	}
+	if w := src.Store; w != nil {
+		cs = append(cs,
+			gauge("synod_store_failing", "1 while the acceptor's writes fail (it refuses every Prepare and Accept meanwhile), else 0.",
+				func() float64 { return boolFloat(w.failing.Load()) }),
+			counter("synod_store_failures_total", "Times the acceptor's store went from working to failing writes (store_failed events).",
+				nil, func() float64 { return float64(w.failures.Load()) }))
+	}
 	m.reg.MustRegister(cs...)
 	return m
 }
@@ -129,6 +140,9 @@ var (
 	peerConnectedDesc = prometheus.NewDesc("synod_peer_connected",
 		"1 while the transport has both streams with a peer established (ours to it and its to us), else 0.",
 		[]string{"peer"}, nil)
+	rejectedDesc = prometheus.NewDesc("synod_transport_rejected_total",
+		"Input the transport refused, by stage (connection: not HTTP/2 or failed TLS; handshake; frame) and reason (not_http2, wrong_cluster, malformed_frame, oversize, ...).",
+		[]string{"stage", "reason"}, nil)
 	peerRTTDesc = prometheus.NewDesc("synod_peer_rtt_seconds",
 		"The latest heartbeat round trip to a peer, measured while this node leads; absent until measured.",
 		[]string{"peer"}, nil)
@@ -140,10 +154,15 @@ type transportCollector struct{ stats func() remote.GRPCStats }
 func (c transportCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- framesDesc
 	ch <- peerConnectedDesc
+	ch <- rejectedDesc
 }
 
 func (c transportCollector) Collect(ch chan<- prometheus.Metric) {
-	for id, p := range c.stats().Peers {
+	st := c.stats()
+	for r, v := range st.Rejected {
+		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(v), r.Stage, r.Reason)
+	}
+	for id, p := range st.Peers {
 		peer := id.String()
 		ch <- prometheus.MustNewConstMetric(peerConnectedDesc, prometheus.GaugeValue, boolFloat(p.Up), peer)
 		for dir, v := range map[string]uint64{"sent": p.FramesSent, "received": p.FramesReceived, "dropped": p.FramesDropped} {
@@ -259,3 +278,37 @@ func (c *eventCounter) Write(p []byte) (int, error) {
 
 // Count returns the lines of the event written so far.
 func (c *eventCounter) Count() uint64 { return c.n.Load() }
+
+// storeWatch is an io.Writer for the node's log that follows the
+// acceptor's store events (acceptor.EventStoreFailed and
+// EventStoreRecovered) and passes every line on to next. zerolog hands it
+// one line per Write.
+type storeWatch struct {
+	next     io.Writer
+	failing  atomic.Bool
+	failures atomic.Uint64
+}
+
+func newStoreWatch(next io.Writer) *storeWatch { return &storeWatch{next: next} }
+
+func (w *storeWatch) Write(p []byte) (int, error) {
+	// Most lines are not about the store: skip them before parsing.
+	if bytes.Contains(p, []byte(`"event":"store_`)) {
+		for _, line := range bytes.Split(p, []byte("\n")) {
+			var ev struct {
+				Event string `json:"event"`
+			}
+			if json.Unmarshal(line, &ev) != nil {
+				continue
+			}
+			switch ev.Event {
+			case acceptor.EventStoreFailed:
+				w.failing.Store(true)
+				w.failures.Add(1)
+			case acceptor.EventStoreRecovered:
+				w.failing.Store(false)
+			}
+		}
+	}
+	return w.next.Write(p)
+}

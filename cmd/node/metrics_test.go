@@ -9,10 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/rs/zerolog"
+
+	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/internal/testcluster"
 	"github.com/synod/synod/remote"
@@ -243,5 +248,49 @@ func TestEventCounter(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n != 4 {
 		t.Fatalf("passed on %d lines, want 4", n)
+	}
+}
+
+// TestStoreWatch follows store_failed and store_recovered, ignores a
+// store event named only inside another field, and passes every byte on.
+func TestStoreWatch(t *testing.T) {
+	var out testcluster.SyncBuffer
+	w := newStoreWatch(&out)
+	log := zerolog.New(w)
+	log.Error().Str("event", acceptor.EventStoreFailed).Send()
+	log.Error().Str("event", acceptor.EventStoreStillFailing).Send()
+	log.Info().Str("event", "other").Str("reason", `"event":"store_recovered"`).Send()
+	if !w.failing.Load() || w.failures.Load() != 1 {
+		t.Fatalf("after a failure: failing %v, failures %d; want true, 1", w.failing.Load(), w.failures.Load())
+	}
+	log.Warn().Str("event", acceptor.EventStoreRecovered).Send()
+	log.Error().Str("event", acceptor.EventStoreFailed).Send()
+	log.Warn().Str("event", acceptor.EventStoreRecovered).Send()
+	if w.failing.Load() || w.failures.Load() != 2 {
+		t.Fatalf("after recovering twice: failing %v, failures %d; want false, 2", w.failing.Load(), w.failures.Load())
+	}
+	if n := strings.Count(out.String(), "\n"); n != 6 {
+		t.Fatalf("passed on %d lines, want 6", n)
+	}
+}
+
+// TestTransportRejectedMetric: every counted rejection appears under its
+// stage and reason.
+func TestTransportRejectedMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(transportCollector{stats: func() remote.GRPCStats {
+		return remote.GRPCStats{Rejected: map[remote.Rejection]uint64{
+			{Stage: remote.StageConnection, Reason: "not_http2"}: 2,
+			{Stage: remote.StageFrame, Reason: "wrong_cluster"}:  5,
+		}}
+	}})
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	mfs := scrape(t, srv)
+	for labels, want := range map[[2]string]float64{{"connection", "not_http2"}: 2, {"frame", "wrong_cluster"}: 5} {
+		l := map[string]string{"stage": labels[0], "reason": labels[1]}
+		if got, ok := value(mfs, "synod_transport_rejected_total", l); !ok || got != want {
+			t.Errorf("synod_transport_rejected_total%v = %v (present %v), want %v", l, got, ok, want)
+		}
 	}
 }

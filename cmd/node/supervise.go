@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/supervisor"
 )
 
@@ -28,7 +29,10 @@ const (
 // --no-supervise) and restarts it, with exponential backoff, whenever it
 // exits for any reason other than the supervisor being told to stop:
 // SIGTERM or SIGINT to the supervisor is forwarded to the worker as
-// SIGTERM, and the supervisor exits 0 once the worker is gone.
+// SIGTERM, and the supervisor exits 0 once the worker is gone. The one
+// exit it does not restart is exitCannotStart: a data dir that is damaged,
+// another node's or not writable fails every start the same way, so the
+// supervisor stops with an error rather than restart-loop forever.
 func supervise(nc nodeConfig) error {
 	// Refuse here what the worker would refuse at every start.
 	if _, err := nc.grpcConfig(); err != nil {
@@ -36,6 +40,9 @@ func supervise(nc nodeConfig) error {
 	}
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data-dir: %w", err)
+	}
+	if err := acceptor.CheckWritable(nc.DataDir); err != nil {
+		return err
 	}
 	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), os.Stderr)
 	if err != nil {
@@ -72,6 +79,11 @@ func supervise(nc nodeConfig) error {
 			return nil
 		case <-done:
 			slog.WorkerExited(child.ProcessState.String(), restarts)
+		}
+		if child.ProcessState.ExitCode() == exitCannotStart {
+			// The worker said why on stderr, which is ours too.
+			return fmt.Errorf("worker cannot start (%s): its data dir is damaged, another node's, "+
+				"or not writable; restarting cannot fix that, so the supervisor stops", child.ProcessState)
 		}
 		if time.Since(started) >= stableRun {
 			backoff = backoffMin

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -12,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
+	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/supervisor"
@@ -41,6 +43,11 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data-dir: %w", err)
 	}
+	// Before the supervision log is opened there: a read-only data dir
+	// gets the error that says so.
+	if err := acceptor.CheckWritable(nc.DataDir); err != nil {
+		return nil, err
+	}
 	var undo []func()
 	stop := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -57,7 +64,10 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	undo = append(undo, func() { logFile.Close() })
 	// Everything but supervision events goes to stderr only, so that
 	// supervision.log stays the record of supervision and leadership.
-	base := zerolog.New(zerolog.SyncWriter(os.Stderr)).With().Timestamp().Logger()
+	// It passes through a watch of the acceptor's store failures, for
+	// /metrics.
+	store := newStoreWatch(os.Stderr)
+	base := zerolog.New(zerolog.SyncWriter(store)).With().Timestamp().Logger()
 	stderr := base.With().Uint64("node", uint64(nc.ID)).Logger()
 
 	gc, err := nc.grpcConfig()
@@ -90,7 +100,7 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 		return nil, fmt.Errorf("spawn: %w", err)
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
-	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, WorkerRestarts: restarts}, stderr)
+	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}, stderr)
 	if err != nil {
 		_ = e.Close(context.Background())
 		stop()
@@ -110,6 +120,9 @@ func runWorker(nc nodeConfig) error {
 
 	n, err := startNode(nc, 0)
 	if err != nil {
+		if cannotStart(err) {
+			return &startError{err}
+		}
 		return err
 	}
 	defer n.stop()
@@ -124,4 +137,28 @@ func runWorker(nc nodeConfig) error {
 	n.admin.stop(ctx)
 	n.log.Info().Str("event", "worker_stopped").Send()
 	return nil
+}
+
+// exitCannotStart is the worker's exit status when it failed to start for
+// a reason that no restart can fix; the supervisor then stops instead of
+// restarting it forever.
+const exitCannotStart = 3
+
+// startError is a start failure that exits with exitCannotStart.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// cannotStart reports whether err, from startNode, is about the data dir
+// itself: damaged, another node's, in an unknown format, or not writable.
+// Restarting cannot repair any of those, and running on regardless could
+// answer with a forgotten promise.
+func cannotStart(err error) bool {
+	for _, e := range []error{acceptor.ErrCorrupt, acceptor.ErrWrongOwner, acceptor.ErrFormat, acceptor.ErrNotWritable} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

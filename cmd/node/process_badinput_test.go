@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/remote"
+)
+
+// A hostile peer speaks the wire protocol by hand: the gRPC method, the
+// handshake's metadata keys and a raw-bytes codec are written out here, so
+// that this test also pins the protocol a real peer must speak.
+const (
+	wireMethod = "/synod.remote.Transport/Frames"
+	wireCodec  = "synod-msgpack"
+)
+
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return wireCodec }
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*(v.(*[]byte)) = data.Materialize()
+	return nil
+}
+
+// rawStream opens a frame stream to addr whose handshake claims node of
+// cluster. It ends with the test.
+func rawStream(t *testing.T, addr, cluster string, node remote.NodeID) grpc.ClientStream {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); conn.Close() })
+	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(
+		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String()))
+	s, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, wireMethod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// scrapeNode GETs a node's /metrics; an error means it did not answer.
+func scrapeNode(client *http.Client, admin string) (map[string]*dto.MetricFamily, error) {
+	resp, err := client.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+// rejected returns a node's synod_transport_rejected_total by
+// "stage/reason".
+func rejected(client *http.Client, admin string) (map[string]float64, error) {
+	mfs, err := scrapeNode(client, admin)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, m := range mfs["synod_transport_rejected_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		out[labels["stage"]+"/"+labels["reason"]] = m.GetCounter().GetValue()
+	}
+	return out, nil
+}
+
+// TestProcessBadInput sends one node of a running three-node cluster every
+// kind of bad input: bytes that are not HTTP/2, handshakes of another
+// cluster or an unknown node, and, on a stream with a good handshake,
+// garbage, truncated, oversize and wrong-cluster frames. Each must be
+// counted in /metrics under its stage and reason and logged with the
+// peer's address; the node's worker must be the same process throughout,
+// and the cluster must still have a leader that confirms.
+func TestProcessBadInput(t *testing.T) {
+	c := newRunCluster(t, 3)
+	c.awaitLeader(0, 0)
+	target := c.node(1)
+	pid := c.workerPID(target)
+	addr := argAfter(target.args, "--listen")
+	r := rand.New(rand.NewPCG(6, 6)) // fixed: any garbage will do, the same each run
+	garbage := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		b[0] = 0xc1 // never valid msgpack, nor the HTTP/2 preface
+		return b
+	}
+
+	before, err := rejected(c.client, target.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// send delivers one kind of bad input, then waits until the node has
+	// counted it under key.
+	send := func(key string, do func()) {
+		t.Helper()
+		do()
+		c.await(key+" counted", procDeadline, func() bool {
+			now, err := rejected(c.client, target.admin)
+			return err == nil && now[key] == before[key]+1
+		})
+		before[key]++
+	}
+
+	// 1. Not HTTP/2: the connection is refused and logged with its address.
+	var garbageFrom string
+	send("connection/not_http2", func() {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		garbageFrom = conn.LocalAddr().String()
+		if _, err := conn.Write(garbage(64)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c.await("connection_rejected logged with the remote address", procDeadline, func() bool {
+		return strings.Contains(target.output(), `"event":"connection_rejected"`) &&
+			strings.Contains(target.output(), `"remote":"`+garbageFrom+`"`)
+	})
+
+	// 2. Handshakes the node must refuse before reading a frame.
+	send("handshake/wrong_cluster", func() { _ = rawStream(t, addr, "other", 2).RecvMsg(new([]byte)) })
+	send("handshake/unknown_node", func() { _ = rawStream(t, addr, "pt", 9).RecvMsg(new([]byte)) })
+
+	// 3. A good handshake (as node 2; plaintext trusts the claim), then bad
+	// frames.
+	typ, payload, err := remote.Marshal(&acceptor.Heartbeat{Term: 1, Leader: 2, Seq: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := func(cluster string) []byte {
+		b, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: cluster, From: 2, Target: acceptor.ActorName, Payload: payload})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	s := rawStream(t, addr, "pt", 2)
+	sendMsg := func(b []byte) func() {
+		return func() {
+			if err := s.SendMsg(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send("frame/malformed_frame", sendMsg(garbage(100)))
+	send("frame/malformed_frame", sendMsg(frame("pt")[:len(frame("pt"))-3])) // truncated
+	send("frame/wrong_cluster", sendMsg(frame("other")))
+	// Oversize: gRPC refuses it (and resets this stream) before the
+	// transport reads it.
+	send("frame/oversize", sendMsg(make([]byte, remote.DefaultMaxFrameSize+1)))
+
+	for _, event := range []string{`"event":"handshake_rejected"`, `"event":"decode_failed"`, `"event":"frame_rejected"`, `"event":"frame_refused"`} {
+		if !strings.Contains(target.output(), event) {
+			t.Errorf("node 1 never logged %s", event)
+		}
+	}
+	if now := c.workerPID(target); now != pid {
+		t.Fatalf("node 1's worker is pid %d, was %d: it restarted", now, pid)
+	}
+	c.await("a leader that confirms", procDeadline, func() bool {
+		st, ok := c.statuses()
+		for i, s := range st {
+			if ok[i] && s.IsLeader {
+				code, _ := confirm(t, c.nodes[i])
+				return code == http.StatusOK
+			}
+		}
+		return false
+	})
+	if t.Failed() {
+		return
+	}
+	after, _ := rejected(c.client, target.admin)
+	t.Logf("node 1 counted: %v", fmt.Sprint(after))
+}
