@@ -53,7 +53,8 @@ type attempt struct {
 	ticks    int // ticks spent in this phase (or left to back off)
 	ballot   acceptor.Ballot
 	votes    map[remote.NodeID]bool
-	adopted  acceptor.Ballot // highest accepted ballot among the promises
+	quiet    map[remote.NodeID]bool // acceptors in their restart quiet period, at this ballot
+	adopted  acceptor.Ballot        // highest accepted ballot among the promises
 	hasValue bool
 	value    []byte // the value of phase 2
 	lastErr  error
@@ -169,7 +170,7 @@ func (c *Core) start(a *attempt) {
 	a.ballot = acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
 	c.round = a.ballot.Round
 	a.phase, a.ticks = preparing, 0
-	a.votes = map[remote.NodeID]bool{}
+	a.votes, a.quiet = map[remote.NodeID]bool{}, map[remote.NodeID]bool{}
 	a.adopted, a.hasValue, a.value = acceptor.Ballot{}, false, nil
 	c.broadcast(c.cfg.Acceptors, &acceptor.Prepare{Instance: a.req.Instance, Ballot: a.ballot})
 }
@@ -219,7 +220,17 @@ func (c *Core) nack(a *attempt, m *acceptor.Nack) {
 		// and the caller (a candidate) must hear of it to back off.
 		c.finish(a, nil, &LeaseError{Holder: m.LeaseHolder, Term: m.LeaseTerm, From: m.From})
 	case acceptor.NackQuiet:
-		c.retry(a, fmt.Errorf("proposer: node %d is in its restart quiet period", m.From))
+		// A restarted acceptor votes for no one until the leases it may
+		// have granted before have lapsed. That is a missing vote, not a
+		// rival: the others may still make a majority (a node restarted
+		// after a crash must not hold up the election of its successor).
+		// Give up only once they cannot.
+		if c.isAcceptor(m.From) && !a.votes[m.From] {
+			a.quiet[m.From] = true
+		}
+		if len(c.cfg.Acceptors)-len(a.quiet) < c.quorum {
+			c.retry(a, fmt.Errorf("proposer: %d of %d acceptors are in their restart quiet period", len(a.quiet), len(c.cfg.Acceptors)))
+		}
 	default:
 		// A storage failure is a missing vote: the attempt may still reach a
 		// majority elsewhere, or time out.

@@ -432,3 +432,37 @@ func TestSameSeedSameReadySequence(t *testing.T) {
 		t.Fatalf("seeds 7 and 8 drew the same epoch %x", pa[0].Ballot.Epoch)
 	}
 }
+
+// A restarted acceptor in its quiet period is a missing vote: the other
+// acceptors still decide the instance on the first attempt, in either
+// phase. Only when too many are quiet for a majority does the attempt
+// back off and retry.
+func TestQuietAcceptorIsAMissingVote(t *testing.T) {
+	p := newProposer(t, 1, nil)
+	p.Propose(proposer.Request{ID: 1, Instance: 4, Value: []byte("v")})
+	b := prepared(t, p.Ready(), 4)
+	nack(p, 4, b, 5, acceptor.NackQuiet, acceptor.Ballot{})
+	promise(p, 4, b, 1, 2, 3)
+	if acc, _ := sent[*acceptor.Accept](p.Ready()); len(acc) == 0 {
+		t.Fatal("a quiet acceptor in phase 1 stopped the attempt")
+	}
+	nack(p, 4, b, 4, acceptor.NackQuiet, acceptor.Ballot{})
+	accepted(p, 4, b, 1, 2, 3)
+	if oc := p.Ready().Outcomes; len(oc) != 1 || oc[0].Err != nil || oc[0].Attempts != 1 {
+		t.Fatalf("outcomes %+v, want instance 4 decided on the first attempt", oc)
+	}
+
+	// Three of five quiet: no majority can promise, so it backs off and
+	// starts again at a higher ballot.
+	p.Propose(proposer.Request{ID: 2, Instance: 5, Value: []byte("w")})
+	b = prepared(t, p.Ready(), 5)
+	for _, id := range []remote.NodeID{3, 4, 3, 5} { // a duplicate counts once
+		nack(p, 5, b, id, acceptor.NackQuiet, acceptor.Ballot{})
+	}
+	// Within the first backoff (BackoffTicks, 2), well before the
+	// attempt would time out (AttemptTicks, 10).
+	n, rd := ticksUntilPrepare(t, p, 2)
+	if next := prepared(t, rd, 5); !b.Less(next) || n > 2 {
+		t.Fatalf("retried at ballot %v, want above %v", next, b)
+	}
+}
