@@ -118,6 +118,16 @@ func (c Config) leaderLease() time.Duration {
 	return time.Duration(float64(c.LeaseDuration) * (1 - c.MaxClockDrift) / (1 + c.MaxClockDrift))
 }
 
+// leaseLapseAfter is how long after a follower heard a heartbeat, on its
+// own clock, the lease that acceptors granted on that heartbeat may still
+// run: LeaseDuration stretched by (1+d)/(1-d), for an acceptor clock that
+// runs slow against a follower clock that runs fast, plus a tenth of
+// HeartbeatInterval for the heartbeat reaching other acceptors a little
+// later than this node.
+func (c Config) leaseLapseAfter() time.Duration {
+	return time.Duration(float64(c.LeaseDuration)*(1+c.MaxClockDrift)/(1-c.MaxClockDrift)) + c.HeartbeatInterval/10
+}
+
 // Errors a confirmation fails with; test with errors.Is.
 var (
 	// ErrNotLeader: this node does not lead. The result's Leader is the

@@ -69,7 +69,9 @@ type Core struct {
 	deadline    time.Duration // stand for election at this time
 	lostAt      time.Duration // report the leader lost at this time
 	campaigning bool
-	silent      bool // the leader's election timeout ran out unheard
+	silent      bool          // the leader's election timeout ran out unheard
+	heardAt     time.Duration // when the last heartbeat of heardTerm arrived
+	heardTerm   uint64
 	noQuorum    bool // this node stepped down for want of a majority, and has heard of no leader since
 
 	// leader
@@ -252,14 +254,36 @@ func (c *Core) CampaignDone(now time.Duration, o proposer.Outcome) {
 }
 
 // PeerDown tells the core the transport lost its connection to peer.
-// Without leases, losing the leader's connection is reason to stand at
-// once, after a short random backoff to avoid duelling candidates.
+// Losing the leader's connection is reason to stand early, after a short
+// random stagger (a quarter of ElectionBackoff) against duelling
+// candidates:
+//   - without leases, at once;
+//   - with leases, as soon as the lease that the acceptors granted on the
+//     last heartbeat this node heard must have lapsed (leaseLapseAfter),
+//     rather than a full ElectionTimeout plus backoff after it.
+//
+// Safety does not rest on this guess: an acceptor whose lease still runs
+// refuses the campaign (a LeaseError, which puts this node back on its
+// full election timer). A leader that is alive but cut off from this node
+// only costs such a refused campaign, as a silent link does after
+// ElectionTimeout.
 func (c *Core) PeerDown(now time.Duration, peer remote.NodeID) {
 	c.advance(now)
-	if c.cfg.LeaseDuration == 0 && c.role == follower && peer == c.leader.Node && !c.silent {
+	if c.role != follower || peer != c.leader.Node || c.silent {
+		return
+	}
+	if c.cfg.LeaseDuration == 0 {
 		c.deadline = now + c.jitter(c.cfg.ElectionBackoff/4)
 		c.silent = true
 		c.report("leader_disconnected")
+		return
+	}
+	if c.heardTerm != c.term || c.campaigning {
+		return // no heartbeat of this term heard: no lease to time
+	}
+	lapse := max(now, c.heardAt+c.cfg.leaseLapseAfter())
+	if at := lapse + c.jitter(c.cfg.ElectionBackoff/4); at < c.deadline {
+		c.lostAt, c.deadline = min(c.lostAt, lapse), at
 	}
 }
 
@@ -294,6 +318,7 @@ func (c *Core) heard(m *acceptor.Heartbeat) {
 		return // a stale leader, or our own heartbeat coming home
 	}
 	c.resetTimer()
+	c.heardAt, c.heardTerm = c.now, m.Term
 	c.noQuorum = false // a leader is heard
 	if c.silent && m.Term == c.term {
 		c.silent = false

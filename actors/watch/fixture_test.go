@@ -55,7 +55,7 @@ func withBackoff(d time.Duration) func(*watch.Config) {
 }
 
 // newCore starts cfg's core at now, knowing latest decided for value.
-func newCore(t *testing.T, cfg watch.Config, seed uint64, now time.Duration, latest uint64, value watch.Leader) *watch.Core {
+func newCore(t testing.TB, cfg watch.Config, seed uint64, now time.Duration, latest uint64, value watch.Leader) *watch.Core {
 	t.Helper()
 	var b []byte
 	if latest > 0 {
@@ -69,14 +69,14 @@ func newCore(t *testing.T, cfg watch.Config, seed uint64, now time.Duration, lat
 }
 
 // follower is node 1 at now, following node 2, the leader of term 4.
-func follower(t *testing.T, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
+func follower(t testing.TB, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
 	t.Helper()
 	return newCore(t, config(1, edits...), 1, now, 4, leaderOf(2))
 }
 
 // elected is node 1 just elected leader of term 5 at now, with its Ready
 // drained: its first heartbeat, seq 1, went out at now.
-func elected(t *testing.T, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
+func elected(t testing.TB, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
 	t.Helper()
 	c := follower(t, now, edits...)
 	c.Decided(now, 5, leaderOf(1).Encode())
@@ -86,7 +86,7 @@ func elected(t *testing.T, now time.Duration, edits ...func(*watch.Config)) *wat
 
 // leading is elected at now, with heartbeat 1 acknowledged by nodes 1 and 2
 // at now+10ms, and its Ready drained.
-func leading(t *testing.T, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
+func leading(t testing.TB, now time.Duration, edits ...func(*watch.Config)) *watch.Core {
 	t.Helper()
 	c := elected(t, now, edits...)
 	ack(c, now+ms(10), 5, 1, 1, 2)

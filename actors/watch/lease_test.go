@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
@@ -231,8 +232,10 @@ func TestPeerDownOfLeaderStandsQuickly(t *testing.T) {
 	}
 }
 
-// With leases on, a closed connection proves nothing: the leader's lease
-// still holds at the acceptors.
+// With leases on, a closed connection alone proves nothing: the leader's
+// lease may still hold at the acceptors, and with no heartbeat of this
+// term heard there is nothing to time it from, so the follower waits its
+// plain election timeout.
 func TestPeerDownIgnoredWithLeases(t *testing.T) {
 	c := follower(t, start)
 	c.PeerDown(start+ms(10), 2)
@@ -268,5 +271,44 @@ func TestDecidedForAnotherDeposesLeader(t *testing.T) {
 	c.Tick(start + heartbeat)
 	if hbs, _ := sent[*acceptor.Heartbeat](c.Ready()); len(hbs) != 0 || c.Leading(start+heartbeat) {
 		t.Fatalf("a deposed leader still heartbeats or leads")
+	}
+}
+
+// §Leader-watch, leases: when the leader's connection closes, a follower
+// stands once the lease granted on the last heartbeat it heard must have
+// lapsed at every acceptor (stretched for clock drift), plus a random
+// stagger of up to a quarter of ElectionBackoff: not before, and well
+// before the election timeout and full backoff.
+func TestPeerDownWithLeasesStandsWhenLeaseLapses(t *testing.T) {
+	const backoff = 100 * time.Millisecond
+	// A long election timeout, so that only the lease can explain an
+	// early stand.
+	cfg := config(1, withBackoff(backoff), func(c *watch.Config) { c.ElectionTimeout = time.Second })
+	// 300 ms · 1.01/0.99 + 50 ms/10, rounded down to whole nanoseconds.
+	lapse := time.Duration(float64(cfg.LeaseDuration)*(1+cfg.MaxClockDrift)/(1-cfg.MaxClockDrift)) + heartbeat/10
+	heard := start + ms(20)
+	stood := map[time.Duration]bool{}
+	for seed := uint64(1); seed <= 20; seed++ {
+		c := newCore(t, cfg, seed, start, 4, leaderOf(2))
+		c.Step(heard, beat(4, 1))
+		c.PeerDown(heard+ms(30), 3) // not the leader: changes nothing
+		c.PeerDown(heard+ms(30), 2)
+		at, rd, ok := tickUntilCampaign(c, heard+ms(30), heard+ms(1000), ms(1))
+		if !ok || at < heard+lapse || at > heard+lapse+backoff/4+ms(1) {
+			t.Fatalf("seed %d: stood %v after the last heartbeat (ok %v), want within [%v, %v]", seed, at-heard, ok, lapse, lapse+backoff/4)
+		}
+		wantCampaign(t, rd.Campaign, 5, leaderOf(1))
+		stood[at] = true
+	}
+	if len(stood) < 3 {
+		t.Errorf("20 seeds stood at only %d distinct times: no stagger", len(stood))
+	}
+	// A heartbeat after the connection came back restores the full timer.
+	c := newCore(t, cfg, 1, start, 4, leaderOf(2))
+	c.Step(heard, beat(4, 1))
+	c.PeerDown(heard+ms(30), 2)
+	c.Step(heard+ms(100), beat(4, 2))
+	if at, _, ok := tickUntilCampaign(c, heard+ms(100), heard+ms(2000), ms(1)); !ok || at < heard+ms(100)+cfg.ElectionTimeout {
+		t.Fatalf("stood %v after the leader was heard again, want at least the election timeout %v", at-heard-ms(100), cfg.ElectionTimeout)
 	}
 }
