@@ -41,8 +41,10 @@ type Election struct {
 	health      health
 	rounds      atomic.Uint64
 	// successful confirmations, by path (see Confirmations)
-	confirmedByLease, confirmedByQuorum atomic.Uint64
-	watchPID                            atomic.Pointer[actor.PID]
+	confirmedByLease  stripedCounter // the fast path's: many callers at once
+	confirmedByQuorum atomic.Uint64
+	watchPID          atomic.Pointer[actor.PID]
+	batches           confirmBatches // Confirm callers on their way to the leader-watch
 
 	leadSlot  chan struct{} // holds a token while a Lead callback runs: never twice at once
 	closeOnce sync.Once
@@ -62,9 +64,10 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	}
 	e := &Election{
 		cfg: cfg, system: parent.ActorSystem(), feed: learner.NewFeed(), slog: cfg.SupervisionLog,
-		start: time.Now(), incarnation: random() | 1, state: newState(cfg.LeaseDuration > 0),
+		start: time.Now(), incarnation: random() | 1,
 		leadSlot: make(chan struct{}, 1),
 	}
+	e.state = newState(e.start, cfg.LeaseDuration > 0)
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = random()
@@ -207,7 +210,10 @@ func (e *Election) Leader() (Leadership, bool) {
 
 // IsLeader reports whether this node leads now: its lease runs (with
 // leases on). It makes no network call.
-func (e *Election) IsLeader() bool { return e.state.snapshot().Leading }
+func (e *Election) IsLeader() bool {
+	v := e.state.view.Load()
+	return v != nil && (!e.state.leases || time.Since(e.start) < v.until)
+}
 
 // QuorumRounds counts the quorum confirmation rounds this node has run.
 func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
@@ -217,21 +223,34 @@ func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
 // after the call, shared with concurrent callers. It returns a
 // *NotLeaderError (errors.Is ErrNotLeader) or ErrNoQuorum.
 func (e *Election) Confirm(ctx context.Context) (Term, error) {
+	if v := e.state.fastLease(); v != nil {
+		e.leaseConfirmed()
+		return v.term, nil
+	}
+	return e.confirmSlow(ctx)
+}
+
+// confirmSlow asks the leader-watch: for a quorum round, or for the
+// lease's verdict when the fast path had none (no lease, or one that just
+// ran out, or this node does not lead).
+func (e *Election) confirmSlow(ctx context.Context) (Term, error) {
 	if e.state.isClosed() {
 		return 0, ErrClosed
 	}
-	reply := make(chan watch.ConfirmResult, 1)
-	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &confirmCall{reply: reply})
+	b, opened := e.batches.join()
+	if opened {
+		e.system.Root.Send(e.watchPID.Load(), confirmNow)
+	}
 	select {
 	case <-e.state.done:
 		return 0, ErrClosed
-	case r := <-reply:
-		switch {
+	case <-b.done:
+		switch r := b.result; {
 		case r.Err == nil:
 			if r.Quorum {
 				e.confirmedByQuorum.Add(1)
 			} else {
-				e.confirmedByLease.Add(1)
+				e.confirmedByLease.Add()
 			}
 			return Term(r.Term), nil
 		case errors.Is(r.Err, watch.ErrNoQuorum):
@@ -248,21 +267,41 @@ func (e *Election) Confirm(ctx context.Context) (Term, error) {
 // hands it the confirmed term as its fencing token; fn's context is
 // cancelled if this node stops leading meanwhile. A store that fn writes
 // to should refuse writes carrying a term below one it has seen.
+//
+// When ctx can never end (context.Background, or a context of values
+// only), fn's context is the leadership period's own context (with ctx's
+// values), which is cheap but is not cancelled when Guard returns, only
+// when the period ends; with a ctx that can end, fn's context also ends
+// when Guard returns.
 func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term Term) error) error {
-	term, err := e.Confirm(ctx)
-	if err != nil {
-		return err
+	// The lease's fast path: one atomic load and a clock read.
+	view := e.state.fastLease()
+	var term Term
+	if view != nil {
+		e.leaseConfirmed()
+		term = view.term
+	} else {
+		var err error
+		if term, err = e.confirmSlow(ctx); err != nil {
+			return err
+		}
+		// The period that was confirmed, if it still runs. A view of
+		// another term means the confirmed one ended meanwhile; fn then
+		// runs with ctx alone and the term fences what it writes.
+		if view = e.state.view.Load(); view != nil && view.term != term {
+			view = nil
+		}
+	}
+	if view == nil {
+		return fn(ctx, term)
 	}
 	// fn's context also ends when this leadership period does, as Lead's
 	// does, so fn can stop early; the term still fences what it writes.
-	if t, lctx, ok := e.state.leading(); ok && t == term {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(lctx, cancel)
-		defer stop()
+	fctx, finish := guardContext(ctx, view)
+	if finish != nil {
+		defer finish()
 	}
-	return fn(ctx, term)
+	return fn(fctx, term)
 }
 
 // Resign stops leading and hands leadership to the follower with the

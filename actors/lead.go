@@ -21,7 +21,9 @@ func Once() LeadOption { return func(o *leadOptions) { o.once = true } }
 // is elected. If fn returns while this node still leads, leadership is
 // handed off, as in Curator. Then Lead waits to lead again, unless Once
 // was given. Callbacks never run twice at once on a node, even across
-// concurrent Lead calls.
+// concurrent Lead calls. fn may run again for the same term: when the
+// lease timer ends a period an instant before a heartbeat ack renews the
+// lease, a new period of that term begins (Reason "lease_renewed").
 func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term Term) error, opts ...LeadOption) error {
 	var o leadOptions
 	for _, opt := range opts {
@@ -35,9 +37,12 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ferr, ran := e.runLead(ctx, term, fn)
-		if l := e.state.snapshot(); ran && l.Leading && l.Term == term {
-			_ = e.Resign(ctx) // fn gave back the leadership it ran for
+		ferr, ran, ended := e.runLead(ctx, term, fn)
+		// fn gave back the leadership it ran for: hand it off. Not when its
+		// period ended first, even if a new period of the same term has
+		// begun since (see state.renew): then fn only did as told.
+		if l := e.state.snapshot(); ran && !ended && l.Leading && l.Term == term {
+			_ = e.Resign(ctx)
 		}
 		if o.once && ran {
 			return ferr
@@ -46,24 +51,27 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 }
 
 // runLead runs fn for the leadership period of term, if it is still on.
-func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Context, Term) error) (error, bool) {
+// It reports fn's error, whether fn ran, and whether the period had ended
+// by the time fn returned.
+func (e *Election) runLead(ctx context.Context, term Term, fn func(context.Context, Term) error) (err error, ran, ended bool) {
 	// One callback at a time; a caller waiting its turn still honours ctx.
 	select {
 	case e.leadSlot <- struct{}{}:
 	case <-ctx.Done():
-		return nil, false
+		return nil, false, false
 	}
 	defer func() { <-e.leadSlot }()
 	leadCtx, done, ok := e.state.beginLead(term)
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
 	defer close(done)
 	runCtx, cancel := context.WithCancel(leadCtx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
-	return fn(runCtx, term), true
+	err = fn(runCtx, term)
+	return err, true, leadCtx.Err() != nil
 }
 
 // awaitCallback waits up to d, or until ctx ends, for a running Lead

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/synod/synod/actors/watch"
@@ -22,14 +23,25 @@ type Leadership struct {
 	Leader remote.NodeID
 	// Leading is true while this node may act as leader.
 	Leading bool
-	// Reason says what changed: elected, lease_expired, deposed, resigned,
-	// stepped_down, or closed.
+	// Reason says what changed: elected, lease_expired, lease_renewed,
+	// deposed, resigned, stepped_down, or closed.
 	Reason string
 }
 
+// Reasons the shell itself gives (the others come from the watch core).
+const (
+	reasonLeaseExpired = "lease_expired"
+	// reasonLeaseRenewed: the lease timer ended a period an instant before
+	// the core extended the lease; a new period of the same term begins.
+	reasonLeaseRenewed = "lease_renewed"
+)
+
 // state is the Election's view of leadership, written by the leader-watch
-// actor and read by API callers. Everything in it is guarded by mu.
+// actor and read by API callers. Everything in it but view is guarded by
+// mu; view is written under mu and read without it (see fastpath.go).
 type state struct {
+	start     time.Time // the Election's start: the leader-watch's clock is time since it
+	view      atomic.Pointer[leaseView]
 	mu        sync.Mutex
 	cur       Leadership
 	leaseEnd  time.Time // monotonic; zero without a lease
@@ -47,8 +59,8 @@ type state struct {
 	done       chan struct{} // closed by close
 }
 
-func newState(leases bool) *state {
-	return &state{leases: leases, changed: make(chan struct{}), observers: map[*observer]struct{}{}, done: make(chan struct{})}
+func newState(start time.Time, leases bool) *state {
+	return &state{start: start, leases: leases, changed: make(chan struct{}), observers: map[*observer]struct{}{}, done: make(chan struct{})}
 }
 
 // publish records a change reported by the leader-watch.
@@ -70,15 +82,36 @@ func (s *state) publish(ev watch.Event, leaseEnd time.Time) {
 	}
 	s.cur = next
 	s.setLeaseLocked(leaseEnd)
+	s.refreshViewLocked()
 	s.notifyLocked()
 }
 
-// renew moves the lease end after a majority acknowledged a heartbeat.
-func (s *state) renew(leaseEnd time.Time) {
+// renew moves the lease end after a majority acknowledged a heartbeat;
+// view is the leader-watch core's view at that moment.
+//
+// The lease timer and the core race at the lease's end: the core may
+// extend the lease with an ack that arrived just in time while the timer
+// fires before this call. The core then still leads and reports no change,
+// so without the second case the node would hold its lease for the rest
+// of the term while IsLeader said false and no Lead callback ran. A new
+// period of the same term is safe: the heartbeat that extended the lease
+// was sent before the old lease ended (the core steps down before it acts
+// on anything after that), so the acceptors' leases never lapsed and no
+// other node can have been elected meanwhile.
+func (s *state) renew(view watch.Event, leaseEnd time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur.Leading {
+	switch {
+	case s.closed:
+	case s.cur.Leading:
 		s.setLeaseLocked(leaseEnd)
+		s.refreshViewLocked()
+	case s.leases && view.Leading && Term(view.Term) == s.cur.Term && s.cur.Reason == reasonLeaseExpired && time.Now().Before(leaseEnd):
+		s.leadCtx, s.leadCancel = context.WithCancel(context.Background())
+		s.cur = Leadership{Term: s.cur.Term, Leader: view.Leader.Node, Leading: true, Reason: reasonLeaseRenewed}
+		s.setLeaseLocked(leaseEnd)
+		s.refreshViewLocked()
+		s.notifyLocked()
 	}
 }
 
@@ -102,7 +135,8 @@ func (s *state) leaseLapsed() {
 	defer s.mu.Unlock()
 	if s.cur.Leading && !time.Now().Before(s.leaseEnd) {
 		s.endLeadLocked()
-		s.cur = Leadership{Term: s.cur.Term, Reason: "lease_expired"}
+		s.cur = Leadership{Term: s.cur.Term, Reason: reasonLeaseExpired}
+		s.refreshViewLocked()
 		s.notifyLocked()
 	}
 }
@@ -116,6 +150,9 @@ func (s *state) endLead() {
 }
 
 func (s *state) endLeadLocked() {
+	// Withdraw the fast path's view before cancelling, so that no call
+	// confirms from it once the period's context is done.
+	s.view.Store(nil)
 	if s.leadCancel != nil {
 		s.leadCancel()
 		s.leadCancel = nil
@@ -182,6 +219,7 @@ func (s *state) close() {
 	}
 	clear(s.observers)
 	s.closed = true
+	s.refreshViewLocked()
 	close(s.done)
 }
 
@@ -207,7 +245,10 @@ func (s *state) callback() chan struct{} {
 }
 
 func (s *state) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }

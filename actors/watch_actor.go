@@ -21,9 +21,10 @@ const WatchName = "synod/leader-watch"
 
 // Messages from the Election's API calls to the leader-watch. Each carries
 // its own reply channel with room for one answer (protoactor futures are
-// racy in the pinned version). They never cross the network.
+// racy in the pinned version), except confirmCall, whose callers wait on
+// the confirmBatch it makes the actor take. They never cross the network.
 type (
-	confirmCall struct{ reply chan<- watch.ConfirmResult }
+	confirmCall struct{} // take the pending confirmBatch
 	resignCall  struct {
 		target remote.NodeID
 		reply  chan<- error
@@ -44,7 +45,7 @@ type watchShell struct {
 	fwdDone chan struct{}
 
 	nextConfirm uint64
-	confirms    map[uint64]chan<- watch.ConfirmResult
+	confirms    map[uint64]*confirmBatch
 	resign      chan<- error // waiting for the hand-off
 	resignTimer *time.Timer
 	resignGen   uint64 // numbers hand-offs, so a stale abort timer is ignored
@@ -52,6 +53,9 @@ type watchShell struct {
 	beats       map[uint64]time.Time // heartbeat seq → when sent, for RTT
 	log         zerolog.Logger
 }
+
+// confirmNow is the one confirmCall every batch sends: it carries nothing.
+var confirmNow = &confirmCall{}
 
 // panicNow makes the leader-watch fail, so tests can watch the supervisor
 // restart it. Only tests send it (see export_test.go).
@@ -100,8 +104,12 @@ func (s *watchShell) Receive(ctx actor.Context) {
 			s.core.AbortHandoff(s.now())
 		}
 	case *confirmCall:
+		b := s.e.batches.take()
+		if b == nil {
+			return // cannot happen: one confirmCall per batch
+		}
 		s.nextConfirm++
-		s.confirms[s.nextConfirm] = m.reply
+		s.confirms[s.nextConfirm] = b
 		s.core.Confirm(s.now(), s.nextConfirm)
 	case *resignCall:
 		if s.resign != nil {
@@ -143,7 +151,7 @@ func (s *watchShell) started(ctx actor.Context) {
 	if err != nil {
 		panic(err) // Spawn validated the config
 	}
-	s.core, s.confirms, s.beats = core, map[uint64]chan<- watch.ConfirmResult{}, map[uint64]time.Time{}
+	s.core, s.confirms, s.beats = core, map[uint64]*confirmBatch{}, map[uint64]time.Time{}
 	if v := core.View(); v.Term > 0 {
 		e.state.publish(v, time.Time{})
 	}
@@ -169,8 +177,9 @@ func (s *watchShell) stopped() {
 		s.sub.Close()
 		<-s.fwdDone
 	}
-	for _, reply := range s.confirms {
-		reply <- watch.ConfirmResult{Err: watch.ErrNotLeader}
+	for id, b := range s.confirms {
+		b.answer(watch.ConfirmResult{Err: watch.ErrNotLeader})
+		delete(s.confirms, id)
 	}
 	s.replyResign(ErrClosed)
 	if s.core != nil {
@@ -210,7 +219,7 @@ func (s *watchShell) flush(ctx actor.Context) {
 	}
 	if lu := s.core.LeaseUntil(); lu != s.lastLease {
 		s.lastLease = lu
-		e.state.renew(e.start.Add(lu))
+		e.state.renew(s.core.View(), e.start.Add(lu))
 	}
 	if h := r.Handoff; h != nil {
 		if errors.Is(h.Err, watch.ErrNoQuorum) {
@@ -220,9 +229,9 @@ func (s *watchShell) flush(ctx actor.Context) {
 		}
 	}
 	for _, c := range r.Confirms {
-		if reply, ok := s.confirms[c.ID]; ok {
+		if b, ok := s.confirms[c.ID]; ok {
 			delete(s.confirms, c.ID)
-			reply <- c
+			b.answer(c)
 		}
 	}
 	e.rounds.Store(s.core.QuorumRounds())
