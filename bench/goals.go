@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/synod/synod/bench/result"
+)
+
+// goal is one of issue 5's targets, judged on one measured number.
+type goal struct {
+	Text     string // what it asks, for the table
+	Scenario string
+	// Case selects the row; a Case ending in "*" matches every case with
+	// that prefix, and the best matching row is judged.
+	Case   string
+	Metric string // "median", "value", or an Extra key
+	Unit   string
+	Limit  float64
+	AtMost bool // the number must be ≤ Limit (else ≥)
+}
+
+// goals are issue 5's targets.
+var goals = []goal{
+	{"crash failover, default config, 3 nodes: median", "failover", "3 nodes, default, crash", "median", "ms", 350, true},
+	{"crash failover, fast-failover, 3 nodes: median", "failover", "3 nodes, fast, crash", "median", "ms", 30, true},
+	{"graceful hand-off, default config, 3 nodes: median", "failover", "3 nodes, default, graceful", "median", "ms", 10, true},
+	{"graceful hand-off, fast-failover, 3 nodes: median", "failover", "3 nodes, fast, graceful", "median", "ms", 10, true},
+	{"quorum-confirmed guarded calls, 512 callers", "confirm", "quorum, 512 callers", "value", "calls/s", 300_000, false},
+	{"lease-mode guarded calls (best caller count)", "confirm", "lease, *", "value", "calls/s", 20_000_000, false},
+	{"idle CPU per node (worker+supervisor, worst node)", "idle", idleWorst, "value", "% of a core", 1, true},
+	{"idle RSS per node (worker+supervisor, worst node)", "idle", idleWorst, "rss_mb", "MB", 40, true},
+}
+
+// goalResult is a goal judged on a run's rows.
+type goalResult struct {
+	goal
+	Found    bool
+	Measured float64
+	Row      string // the case judged
+	Note     string // the row's note, e.g. failed samples
+}
+
+// Status is "met", "behind" or "not measured".
+func (g goalResult) Status() string {
+	switch {
+	case !g.Found:
+		return "not measured"
+	case g.AtMost && g.Measured <= g.Limit, !g.AtMost && g.Measured >= g.Limit:
+		return "met"
+	default:
+		return "behind"
+	}
+}
+
+// Target renders the limit, e.g. "≤ 350 ms".
+func (g goal) Target() string {
+	op := "≥"
+	if g.AtMost {
+		op = "≤"
+	}
+	return fmt.Sprintf("%s %s %s", op, formatNumber(g.Limit), g.Unit)
+}
+
+// judge evaluates every goal on synod's rows.
+func judge(rows []result.Row) []goalResult {
+	var out []goalResult
+	for _, g := range goals {
+		res := goalResult{goal: g}
+		for _, r := range rows {
+			if r.System != result.Synod || r.Scenario != g.Scenario || !caseMatches(g.Case, r.Case) {
+				continue
+			}
+			v, ok := metric(r, g.Metric)
+			if !ok {
+				continue
+			}
+			better := !res.Found || (g.AtMost && v < res.Measured) || (!g.AtMost && v > res.Measured)
+			if better {
+				res.Found, res.Measured, res.Row, res.Note = true, v, r.Case, r.Note
+			}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func caseMatches(pattern, kase string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(kase, prefix)
+	}
+	return pattern == kase
+}
+
+// metric reads the named number of r; false if r does not have it (a
+// distribution without samples has no median).
+func metric(r result.Row, name string) (float64, bool) {
+	switch name {
+	case "median":
+		return r.Median, r.N > 0 && r.Unit != ""
+	case "value":
+		return r.Value, r.RateUnit != ""
+	default:
+		v, ok := r.Extra[name]
+		return v, ok
+	}
+}

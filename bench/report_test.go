@@ -1,0 +1,219 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/synod/synod/bench/result"
+)
+
+func TestFormatNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {0.44, "0.44"}, {0.001234, "0.00123"}, {1.5, "1.50"}, {10, "10"}, {17.25, "17.2"},
+		{350, "350"}, {999.6, "1,000"}, {1234.4, "1,234"}, {20_000_000, "20,000,000"}, {-4321, "-4,321"},
+		{math.NaN(), "–"}, {math.Inf(1), "–"},
+	} {
+		if got := formatNumber(c.v); got != c.want {
+			t.Errorf("formatNumber(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}
+
+// dist is a distribution row with the given samples.
+func dist(scenario, system, kase, unit string, samples ...float64) result.Row {
+	return result.Distribution(scenario, system, kase, unit, samples)
+}
+
+func TestPairFailoverAgainstBothRaftProfiles(t *testing.T) {
+	rows := []result.Row{
+		dist("failover", result.Synod, "3 nodes, default, crash", "ms", 100, 110, 120),
+		dist("failover", result.Synod, "3 nodes, fast, crash", "ms", 10),
+		dist("failover", result.Raft, "3 nodes, default, crash", "ms", 1000),
+		dist("failover", result.Raft, "3 nodes, matched, crash", "ms", 440),
+		dist("failover", result.Raft, "5 nodes, default, crash", "ms", 900), // no synod row: not paired
+	}
+	got := pair(rows)
+	if len(got) != 2 {
+		t.Fatalf("pair: %d comparisons, want 2: %+v", len(got), got)
+	}
+	for i, want := range []struct {
+		raftCase string
+		ratio    float64
+	}{{"3 nodes, default, crash", 0.11}, {"3 nodes, matched, crash", 0.25}} {
+		c := got[i]
+		if c.SynodCase != "3 nodes, default, crash" || c.RaftCase != want.raftCase || c.Metric != "median ms" {
+			t.Errorf("comparison %d pairs %q with %q (%s)", i, c.SynodCase, c.RaftCase, c.Metric)
+		}
+		if math.Abs(c.Ratio-want.ratio) > 1e-9 || c.Ahead() != result.Synod {
+			t.Errorf("comparison %d: ratio %v ahead %s, want %v ahead synod", i, c.Ratio, c.Ahead(), want.ratio)
+		}
+	}
+}
+
+func TestPairRateAndConvertedMedian(t *testing.T) {
+	ours := dist("confirm", result.Synod, "quorum, 512 callers", "µs", 1600)
+	ours.Value, ours.RateUnit = 300_000, "calls/s"
+	theirs := dist("confirm", result.Raft, "quorum, 512 callers", "ms", 4)
+	theirs.Value, theirs.RateUnit = 100_000, "calls/s"
+	got := pair([]result.Row{ours, theirs})
+	if len(got) != 2 {
+		t.Fatalf("pair: %d comparisons, want rate and median: %+v", len(got), got)
+	}
+	if r := got[0]; r.Metric != "calls/s" || r.Ratio != 3 || !r.HigherIsBetter || r.Ahead() != result.Synod {
+		t.Errorf("rate comparison %+v, want calls/s ratio 3 ahead synod", r)
+	}
+	// 4 ms is 4000 µs: synod's 1600 µs is 0.4 of it.
+	if m := got[1]; m.Metric != "median µs" || m.Raft != 4000 || math.Abs(m.Ratio-0.4) > 1e-9 || m.Ahead() != result.Synod {
+		t.Errorf("median comparison %+v, want raft 4000 µs, ratio 0.4, ahead synod", m)
+	}
+	slower := comparison{Ratio: 2} // latency twice raft's
+	if slower.Ahead() != result.Raft {
+		t.Errorf("latency ratio 2: ahead %s, want raft", slower.Ahead())
+	}
+	if (comparison{Ratio: 1.03, HigherIsBetter: true}).Ahead() != "even" {
+		t.Error("ratio 1.03 should be even")
+	}
+}
+
+func TestJudgeGoals(t *testing.T) {
+	crash := dist("failover", result.Synod, "3 nodes, default, crash", "ms", 300, 340, 400)
+	slowFast := dist("failover", result.Synod, "3 nodes, fast, crash", "ms", 31, 32, 33)
+	raftFast := dist("failover", result.Raft, "3 nodes, fast, crash", "ms", 1) // raft rows never count
+	lease1 := result.Row{Scenario: "confirm", System: result.Synod, Case: "lease, 1 callers", Value: 25e6, RateUnit: "calls/s"}
+	lease512 := result.Row{Scenario: "confirm", System: result.Synod, Case: "lease, 512 callers", Value: 1e6, RateUnit: "calls/s"}
+	idle := result.Row{Scenario: "idle", System: result.Synod, Case: idleWorst, Value: 0.5, RateUnit: "% of a core",
+		Extra: map[string]float64{"rss_mb": 41}}
+	res := judge([]result.Row{crash, slowFast, raftFast, lease1, lease512, idle})
+	want := map[string]struct {
+		status   string
+		measured float64
+	}{
+		"crash failover, default config, 3 nodes: median":    {"met", 340},
+		"crash failover, fast-failover, 3 nodes: median":     {"behind", 32},
+		"graceful hand-off, default config, 3 nodes: median": {"not measured", 0},
+		"quorum-confirmed guarded calls, 512 callers":        {"not measured", 0},
+		"lease-mode guarded calls (best caller count)":       {"met", 25e6},
+		"idle CPU per node (worker+supervisor, worst node)":  {"met", 0.5},
+		"idle RSS per node (worker+supervisor, worst node)":  {"behind", 41},
+	}
+	for _, g := range res {
+		w, ok := want[g.Text]
+		if !ok {
+			continue
+		}
+		if g.Status() != w.status || g.Measured != w.measured {
+			t.Errorf("%s: %s %v, want %s %v", g.Text, g.Status(), g.Measured, w.status, w.measured)
+		}
+	}
+	if len(res) != len(goals) {
+		t.Errorf("%d results for %d goals", len(res), len(goals))
+	}
+}
+
+func TestRenderMarkdown(t *testing.T) {
+	ours := dist("failover", result.Synod, "3 nodes, default, crash", "ms", 120, 130, 500)
+	ours.Note = "1 failed samples: a | b"
+	theirs := dist("failover", result.Raft, "3 nodes, default, crash", "ms", 1200)
+	rep := report{
+		Machine:   machine{Date: "2026-01-02T03:04:05Z", Hostname: "h", Cores: 2, MemoryMB: 2048, GoVersion: "go1.x"},
+		Settings:  settings{Quick: true, Rounds: 3, Idle: 15 * time.Second},
+		Scenarios: []scenarioRun{{Name: "failover", Seconds: 12}, {Name: "compare", Seconds: 30, Error: "build\nfailed"}},
+		Rows:      []result.Row{ours, theirs},
+	}
+	md := renderMarkdown(rep, map[string][]string{"failover": {"plots/failover-crash", "plots/failover-hist-synod-x"}})
+	for _, want := range []string{
+		"# synod benchmarks, 2026-01-02T03:04:05Z",
+		"| crash failover, default config, 3 nodes: median | ≤ 350 ms | 130 ms | met | 3 nodes, default, crash (has failed samples) |",
+		"| failover | 3 nodes, default, crash | 3 nodes, default, crash | median ms | 130 | 1,200 | 0.11× | synod |",
+		"| synod | 3 nodes, default, crash | 3 | ms | 120 | 130 | 500 | 500 | 500 | 1 failed samples: a \\| b |",
+		"| hashicorp/raft | 3 nodes, default, crash | 1 | ms | 1,200 |",
+		"![failover-crash](plots/failover-crash.svg)",
+		"[synod-x](plots/failover-hist-synod-x.svg)",
+		"- **compare**: build failed",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("results.md lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestWritePlots(t *testing.T) {
+	dir := t.TempDir()
+	q1 := result.Row{Scenario: "confirm", System: result.Synod, Case: "quorum, 1 callers", Value: 7000, RateUnit: "calls/s"}
+	q8 := result.Row{Scenario: "confirm", System: result.Synod, Case: "quorum, 8 callers", Value: 27000, RateUnit: "calls/s"}
+	rows := []result.Row{dist("failover", result.Synod, "3 nodes, default, crash", "ms", 400, 450, 480), q1, q8}
+	got, err := writePlots(dir, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(got["failover"], got["confirm"]...) {
+		for _, ext := range []string{".svg", ".png"} {
+			if fi, err := os.Stat(filepath.Join(dir, p+ext)); err != nil || fi.Size() == 0 {
+				t.Errorf("plot %s%s: %v", p, ext, err)
+			}
+		}
+	}
+	if len(got["failover"]) != 2 || len(got["confirm"]) != 1 {
+		t.Errorf("plots %v, want a box figure and a histogram for failover and the throughput lines for confirm", got)
+	}
+}
+
+func TestSmallParsers(t *testing.T) {
+	if m, c, ok := parseCallers("lease, 512 callers"); !ok || m != "lease" || c != 512 {
+		t.Errorf("parseCallers: %q %d %v", m, c, ok)
+	}
+	if _, _, ok := parseCallers("bbolt store"); ok {
+		t.Error("parseCallers accepted \"bbolt store\"")
+	}
+	if s := slug("synod 3 nodes, default, crash"); s != "synod-3-nodes-default-crash" {
+		t.Errorf("slug: %q", s)
+	}
+	if i, ok := peerStarting("peers: confirm: starting"); !ok || i != 1 {
+		t.Errorf("peerStarting: %d %v", i, ok)
+	}
+	if _, ok := peerStarting("peers: failover 3 nodes: round 1/5"); ok {
+		t.Error("peerStarting accepted a round line")
+	}
+	if got := synodCaseFor("failover", "5 nodes, matched, pause"); got != "5 nodes, default, pause" {
+		t.Errorf("synodCaseFor: %q", got)
+	}
+	if _, err := decodePeerRows([]byte(`[{"scenario":"elect","system":"synod","case":"x"}]`)); err == nil {
+		t.Error("decodePeerRows accepted a row that says synod")
+	}
+	if rows, err := decodePeerRows([]byte(" [{\"scenario\":\"elect\",\"system\":\"hashicorp/raft\",\"case\":\"x\",\"n\":3}]\n")); err != nil || len(rows) != 1 || rows[0].N != 3 {
+		t.Errorf("decodePeerRows: %v %v", rows, err)
+	}
+}
+
+func TestSettingsResolve(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s, err := settings{Quick: true}.resolve(now)
+	if err != nil || s.Rounds != quickRounds || s.Idle != quickIdle || s.RoundsGiven || s.Out != "results/20260102T030405Z" {
+		t.Errorf("quick defaults: %+v %v", s, err)
+	}
+	s, err = settings{Rounds: 7}.resolve(now)
+	if err != nil || s.Rounds != 7 || !s.RoundsGiven || s.Idle != defaultIdle {
+		t.Errorf("given rounds: %+v %v", s, err)
+	}
+	if _, err := (settings{Rounds: -1}).resolve(now); err == nil {
+		t.Error("negative rounds accepted")
+	}
+}
+
+func TestParseMountinfo(t *testing.T) {
+	line := `36 35 98:0 /mnt1 /mnt/with\040space rw,noatime master:1 - ext4 /dev/root rw,errors=continue`
+	mount, fsType, dev, ok := parseMountinfo(line)
+	if !ok || mount != "/mnt/with space" || fsType != "ext4" || dev != "/dev/root" {
+		t.Errorf("parseMountinfo: %q %q %q %v", mount, fsType, dev, ok)
+	}
+	if !within("/mnt/with space/x", "/mnt/with space") || within("/mnt/withspace", "/mnt/with") || !within("/a", "/") {
+		t.Error("within")
+	}
+}
