@@ -3,6 +3,7 @@ package learner
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"time"
@@ -78,8 +79,25 @@ type shell struct {
 	core   *Core
 	ticker *ticker.Ticker
 	writer *groupcommit.Committer[Decision]
-	log    zerolog.Logger
+	health *storeHealth // shared with the writer's callbacks
+	// unsaved holds decisions whose save failed, to save again with the
+	// next batch or every storeRetryTicks; at most cfg.Core.Retention,
+	// the newest. A decision is either here or in a save in flight, never
+	// both.
+	unsaved []Decision
+	ticks   int
+	log     zerolog.Logger
 }
+
+// storeRetryTicks is how often, in ticks, the learner saves again the
+// decisions whose save failed when nothing new comes to save with them:
+// with the default tick, once a second, which keeps a full disk from
+// being hammered while still noticing soon that it has room again.
+const storeRetryTicks = 100
+
+// unsavedDecisions hands decisions whose save failed from the writer's
+// callback back to the actor. Never sent over the network.
+type unsavedDecisions struct{ ds []Decision }
 
 func (s *shell) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -93,6 +111,7 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(err)
 		}
 		s.core = core
+		s.health = &storeHealth{}
 		s.writer = groupcommit.Start(s.cfg.Store.Save)
 		s.ticker = ticker.Start(ctx.ActorSystem(), ctx.Self(), s.cfg.Tick)
 	case *actor.Stopping, *actor.Restarting:
@@ -101,7 +120,18 @@ func (s *shell) Receive(ctx actor.Context) {
 			s.writer.Stop()
 		}
 	case *ticker.Tick:
+		s.ticks++
+		if len(s.unsaved) > 0 && s.ticks%storeRetryTicks == 0 {
+			s.persist(ctx, nil, nil)
+		}
 		s.apply(ctx, s.core.Tick())
+	case *unsavedDecisions:
+		// Possibly from the previous incarnation's writer: they are
+		// decided all the same, and this one saves them too.
+		s.unsaved = append(s.unsaved, m.ds...)
+		if over := len(s.unsaved) - s.cfg.Core.Retention; over > 0 {
+			s.unsaved = s.unsaved[over:]
+		}
 	case *Observe:
 		s.core.Observe(m.Instance)
 	case *LatestQuery:
@@ -117,26 +147,16 @@ func (s *shell) Receive(ctx actor.Context) {
 }
 
 // apply does what the core asked: persist (group-committed), prune, send,
-// and publish each decision once it is durable here.
+// and publish each decision once its save is done.
 func (s *shell) apply(ctx actor.Context, out Output) {
 	if len(out.Persist) > 0 {
-		learned := out.Learned
-		s.writer.Submit(out.Persist, func(err error) {
-			if err != nil {
-				// The decisions stay in memory; after a restart, catch-up
-				// fetches them again from peers.
-				s.log.Error().Str("event", "persist_failed").Int("decisions", len(learned)).Err(err).Send()
-				return
-			}
-			if s.cfg.Feed != nil {
-				s.cfg.Feed.Publish(learned...)
-			}
-		})
+		s.persist(ctx, out.Persist, out.Learned)
 	}
 	if out.Prune > 0 {
-		if err := s.cfg.Store.Prune(out.Prune); err != nil {
-			s.log.Error().Str("event", "prune_failed").Uint64("floor", out.Prune).Err(err).Send()
-		}
+		// A failed prune only leaves old decisions on disk a while
+		// longer: the next one, to a higher floor, deletes them too.
+		err := s.cfg.Store.Prune(out.Prune)
+		s.health.record(s.log, opPrune, out.Prune, err, time.Now())
 	}
 	for _, d := range out.Conflicts {
 		s.log.Error().Str("event", "conflicting_decision").Uint64("instance", d.Instance).
@@ -145,4 +165,34 @@ func (s *shell) apply(ctx actor.Context, out Output) {
 	for _, env := range out.Send {
 		ctx.Send(s.cfg.Peers.PID(env.To, ActorName), env.Msg)
 	}
+}
+
+// persist saves ds, and the decisions whose save failed before, then
+// publishes learned. It publishes learned even when the save fails: the
+// learner's records are derived data, and a decision is chosen once a
+// majority of acceptors accepted it, whatever this node's disk does.
+// Withholding it would leave this node's leader-watch, which learns terms
+// only from the feed, blind to every new term while the disk is full and
+// after (the core never learns again a decision it holds). What a failed
+// save costs is only this: a restart before a retry succeeds reloads an
+// older latest decision and catches up from peers.
+func (s *shell) persist(ctx actor.Context, ds, learned []Decision) {
+	batch := append(s.unsaved, ds...)
+	s.unsaved = nil
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	s.writer.Submit(batch, func(err error) {
+		if errors.Is(err, groupcommit.ErrStopped) || errors.Is(err, ErrClosed) {
+			// The learner is stopping, not the disk failing; the next
+			// incarnation, if any, gets them back.
+			root.Send(self, &unsavedDecisions{ds: batch})
+		} else {
+			s.health.record(s.log, opSave, uint64(len(batch)), err, time.Now())
+			if err != nil {
+				root.Send(self, &unsavedDecisions{ds: batch})
+			}
+		}
+		if s.cfg.Feed != nil {
+			s.cfg.Feed.Publish(learned...)
+		}
+	})
 }

@@ -35,9 +35,12 @@ type BoltStore struct {
 
 var _ Store = (*BoltStore)(nil)
 
-// NewBoltStore creates the learner's buckets in db if needed. db must be
-// writable and opened with fsync on commit (bbolt's default); the caller
-// keeps ownership of it and closes it after Close.
+// NewBoltStore creates the learner's buckets in db if needed, and reads
+// every record once, so that a damaged one (ErrCorrupt, naming the file)
+// fails the node's start with a clear error, as the acceptor's store does,
+// instead of failing the learner actor's reload over and over under its
+// supervisor. db must be writable and opened with fsync on commit (bbolt's
+// default); the caller keeps ownership of it and closes it after Close.
 func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	st, err := boltinstances.Open(db, boltinstances.Config[Decision]{
 		Records:  bucketDecided,
@@ -52,7 +55,12 @@ func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("learner: NewBoltStore: %w", err)
 	}
-	return &BoltStore{st: st}, nil
+	s := &BoltStore{st: st}
+	if _, err := s.Load(); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("learner: %s: %w", db.Path(), err)
+	}
+	return s, nil
 }
 
 // checkInstance refuses a decision stored under another instance's key.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -232,10 +233,136 @@ func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			_, s = openBolt(t, dir)
-			_, err := s.Load()
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Load = %v, want ErrCorrupt mentioning %q", err, tc.want)
+			// At open: the node must not start on it (see
+			// TestBoltStoreRefusesCorruptFileAtOpen for the message).
+			path := filepath.Join(dir, "synod.db")
+			err := newBoltStoreAt(t, path)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("NewBoltStore = %v, want ErrCorrupt naming %s and mentioning %q", err, path, tc.want)
+			}
+		})
+	}
+}
+
+// Damage that appears while the store is open (a disk going bad under a
+// running node) is still refused by Load, which the learner actor calls on
+// each restart.
+func TestBoltStoreLoadDetectsCorruptionWhileOpen(t *testing.T) {
+	db, s := openBolt(t, t.TempDir())
+	mustSave(t, s, decided(4, "four"), decided(5, "five"))
+	err := db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketDecided)
+		v := bytes.Clone(b.Get(instanceKey(4)))
+		v[len(v)-1] ^= 0x01
+		return b.Put(instanceKey(4), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "instance 4") {
+		t.Fatalf("Load = %v, want ErrCorrupt for instance 4", err)
+	}
+}
+
+// newBoltStoreAt opens the database at path and returns NewBoltStore's
+// error; whatever it opened is closed again.
+func newBoltStoreAt(t *testing.T, path string) error {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	s, err := NewBoltStore(db)
+	if err == nil {
+		_ = s.Close()
+	}
+	return err
+}
+
+// TestBoltStoreRefusesCorruptFileAtOpen damages the learner's part of a
+// database below the record framing too: a zeroed page of the decisions
+// bucket makes bbolt itself panic on the read, which must come back as
+// ErrCorrupt from NewBoltStore, not as a crash. Before NewBoltStore read
+// every record, it accepted all of these files and only the learner
+// actor's reload failed, under its supervisor, again and again.
+func TestBoltStoreRefusesCorruptFileAtOpen(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   []string
+	}{
+		{"flipped record", func(t *testing.T, path string) {
+			db, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			err = db.Update(func(tx *bbolt.Tx) error {
+				b := tx.Bucket(bucketDecided)
+				v := bytes.Clone(b.Get(instanceKey(7)))
+				v[len(v)/2] ^= 0x20
+				return b.Put(instanceKey(7), v)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"learner", "instance 7", "store record corrupt", "checksum"}},
+		{"bucket root page zeroed", func(t *testing.T, path string) {
+			db, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var root, pageSize uint64
+			_ = db.View(func(tx *bbolt.Tx) error {
+				root, pageSize = uint64(tx.Bucket(bucketDecided).Root()), uint64(db.Info().PageSize)
+				return nil
+			})
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if root == 0 {
+				t.Fatal("the decisions bucket is inline; the test needs it on pages of its own")
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (root+1)*pageSize > uint64(len(b)) {
+				t.Fatalf("root page %d of a %d-byte file", root, len(b))
+			}
+			clear(b[root*pageSize : (root+1)*pageSize])
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"learner", "store record corrupt", "bbolt panicked"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, s := openBolt(t, dir)
+			// Enough decisions that the bucket spills out of the root
+			// page into pages of its own.
+			var ds []Decision
+			for i := uint64(1); i <= 200; i++ {
+				ds = append(ds, decided(i, strings.Repeat("v", 100)))
+			}
+			mustSave(t, s, ds...)
+			_ = s.Close()
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "synod.db")
+			tc.damage(t, path)
+
+			err := newBoltStoreAt(t, path)
+			t.Logf("NewBoltStore: %v", err)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("NewBoltStore = %v, want ErrCorrupt", err)
+			}
+			for _, want := range append(tc.want, path) {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q", want)
+				}
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
+	"github.com/synod/synod/learner"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/supervisor"
 )
@@ -151,11 +152,12 @@ func (e *startError) Error() string { return e.err.Error() }
 func (e *startError) Unwrap() error { return e.err }
 
 // cannotStart reports whether err, from startNode, is about the data dir
-// itself: damaged, another node's, in an unknown format, or not writable.
+// itself: damaged (the acceptor's records or the learner's), another
+// node's, in an unknown format, or not writable.
 // Restarting cannot repair any of those, and running on regardless could
 // answer with a forgotten promise.
 func cannotStart(err error) bool {
-	for _, e := range []error{acceptor.ErrCorrupt, acceptor.ErrWrongOwner, acceptor.ErrFormat, acceptor.ErrNotWritable} {
+	for _, e := range []error{acceptor.ErrCorrupt, learner.ErrCorrupt, acceptor.ErrWrongOwner, acceptor.ErrFormat, acceptor.ErrNotWritable} {
 		if errors.Is(err, e) {
 			return true
 		}
