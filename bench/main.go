@@ -39,8 +39,10 @@ printed at the start and at the end.
 Scenarios:
   failover   real supervised processes on loopback, 3 and 5 nodes, default
              config and the fast-failover preset; crash (SIGKILL of the
-             leader's worker), graceful (SIGTERM to the leader's supervisor)
-             and pause (SIGSTOP of the leader's worker); each sample is the
+             leader's worker, which its supervisor restarts), down (SIGKILL
+             of the leader's supervisor and worker, kept down until the
+             sample), graceful (SIGTERM to the leader's supervisor) and
+             pause (SIGSTOP of the leader's worker); each sample is the
              time from the fault to the first successful POST /confirm of a
              leader in a later term
   confirm    guarded calls per second and their latency, lease and quorum mode

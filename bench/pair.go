@@ -20,6 +20,9 @@ type comparison struct {
 	// latencies below 1 favours synod, for rates above 1.
 	Ratio          float64
 	HigherIsBetter bool
+	// Footnote explains a pairing of differently named cases (raft's
+	// crash with synod's down), or is empty.
+	Footnote string
 }
 
 // Ahead names the system the comparison favours, "even" within 5 %.
@@ -36,10 +39,25 @@ func (c comparison) Ahead() string {
 	}
 }
 
+// synodFaultFor is the synod failover fault a raft fault is compared
+// with. raft's crash SIGKILLs the raft process and keeps it down until the
+// sample, so a follower must take over; synod's crash kills only the
+// worker, whose supervisor restarts it within about 100 ms and which then
+// often wins the next term itself. synod's down (supervisor and worker
+// killed, kept down until the sample) is the same fault as raft's crash.
+var synodFaultFor = map[string]string{"crash": "down"}
+
+// crashFootnote explains the crash/down pairing under the table.
+const crashFootnote = "raft's \"crash\" SIGKILLs the raft process and keeps it down until a survivor confirms, " +
+	"so it is paired with synod's \"down\" (supervisor and worker SIGKILLed, kept down until another node's leader " +
+	"confirms), not with synod's \"crash\" (only the worker is SIGKILLed; its supervisor restarts it in about 100 ms, " +
+	"and the restarted worker often wins the next term itself — see won_by_faulted_node)."
+
 // synodCaseFor names the synod row a raft row is compared with. Failover
 // cases are "N nodes, CFG, FAULT": raft's configurations ("default", its
 // own defaults, and "matched", timeouts set to synod's) are both paired
-// with synod's "default". Every other case pairs with the same case.
+// with synod's "default", and raft's crash with synod's down (see
+// synodFaultFor). Every other case pairs with the same case.
 func synodCaseFor(scenario, raftCase string) string {
 	if scenario != "failover" {
 		return raftCase
@@ -49,7 +67,18 @@ func synodCaseFor(scenario, raftCase string) string {
 		return raftCase
 	}
 	parts[1] = "default"
+	if f, ok := synodFaultFor[parts[2]]; ok {
+		parts[2] = f
+	}
 	return strings.Join(parts, ", ")
+}
+
+// faultOf is the fault of a failover case "N nodes, CFG, FAULT".
+func faultOf(kase string) string {
+	if i := strings.LastIndex(kase, ", "); i >= 0 {
+		return kase[i+2:]
+	}
+	return ""
 }
 
 // pair compares every raft row that has a synod counterpart, in the raft
@@ -72,6 +101,9 @@ func pair(rows []result.Row) []comparison {
 			continue
 		}
 		base := comparison{Scenario: theirs.Scenario, SynodCase: ours.Case, RaftCase: theirs.Case}
+		if theirs.Scenario == "failover" && faultOf(ours.Case) != faultOf(theirs.Case) {
+			base.Footnote = crashFootnote
+		}
 		if ours.Value > 0 && theirs.Value > 0 && ours.RateUnit == theirs.RateUnit {
 			c := base
 			c.Metric, c.Synod, c.Raft, c.HigherIsBetter = ours.RateUnit, ours.Value, theirs.Value, true
@@ -112,6 +144,7 @@ func unitScale(from, to string) (float64, bool) {
 func pairingNote() string {
 	return "Ratio = synod / hashicorp/raft. Failover: synod's default config is paired with raft's " +
 		"\"default\" (raft.DefaultConfig) and with raft's \"matched\" (raft's timeouts set to synod's defaults); " +
+		"raft's crash is paired with synod's down, the same fault (footnote under the table); " +
 		"other scenarios pair equal cases. Rates: above 1 favours synod; latencies (medians): below 1 favours synod. " +
 		"\"even\" is within 5 %."
 }

@@ -30,18 +30,30 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 		got[scenario] = append(got[scenario], filepath.Join("plots", name))
 	}
 
-	// Failover: one box-plot figure per fault kind, every case of both
-	// systems side by side; and a histogram per case.
+	// Failover: one box-plot figure per synod fault, every case of both
+	// systems side by side (raft's rows in the figure of the synod fault
+	// they are paired with: raft's crash beside synod's down); and a
+	// histogram per case.
 	for _, fault := range failoverFaults {
 		var boxes []plot.Box
 		for _, r := range rowsOf(rows, "failover") {
-			if strings.HasSuffix(r.Case, ", "+fault) && len(r.Samples) > 0 {
-				boxes = append(boxes, plot.Box{Name: shortSystem(r.System) + " " + strings.TrimSuffix(r.Case, ", "+fault), Samples: r.Samples})
+			f := faultOf(r.Case)
+			if r.System == result.Raft {
+				if sf, ok := synodFaultFor[f]; ok {
+					f = sf
+				}
+			}
+			if f == fault && len(r.Samples) > 0 {
+				boxes = append(boxes, plot.Box{Name: shortSystem(r.System) + " " + strings.TrimSuffix(r.Case, ", "+faultOf(r.Case)), Samples: r.Samples})
 			}
 		}
 		if len(boxes) > 0 {
+			title := "failover, " + fault + ": fault → new leader confirmed"
+			if t, ok := failoverPlotTitles[fault]; ok {
+				title = t
+			}
 			draw("failover", "failover-"+fault, func(base string) error {
-				return plot.Boxes(base, "failover, "+fault+": fault → new leader confirmed", "ms (log)", true, boxes)
+				return plot.Boxes(base, title, "ms (log)", true, boxes)
 			})
 		}
 	}
@@ -91,6 +103,13 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 		})
 	}
 	return got, errors.Join(errs...)
+}
+
+// failoverPlotTitles are the box figures' titles where the fault needs
+// saying: synod's crash and down differ, and raft's crash is drawn with down.
+var failoverPlotTitles = map[string]string{
+	"crash": "failover, crash (synod: worker SIGKILLed, supervisor restarts it) → new leader confirmed",
+	"down":  "failover, node SIGKILLed and kept down (synod: down; raft: crash) → new leader confirmed",
 }
 
 // callerSeries makes one series per system and mode ("lease", "quorum")

@@ -91,13 +91,15 @@ func renderPlots(paths []string) string {
 // scenarioNotes says in one paragraph what each scenario measures.
 var scenarioNotes = map[string]string{
 	"failover": "Real supervised processes on loopback. Each sample: from sending the fault to the leader " +
-		"(crash: SIGKILL of its worker, which its supervisor restarts; graceful: SIGTERM to its supervisor; " +
+		"(crash: SIGKILL of its worker, which its supervisor restarts — issue 5's crash, on which the crash goals are judged; " +
+		"down: SIGKILL of its supervisor and its worker, the whole node, kept down until the sample is taken, so another " +
+		"node must take over — the same fault as hashicorp/raft's crash, with which it is compared; graceful: SIGTERM to its supervisor; " +
 		"pause: SIGSTOP of its worker) to the first successful POST /confirm of a leader in a later term, on any " +
 		"node (the faulted node's restarted or resumed worker included: Extra won_by_faulted_node counts those), " +
 		"on the harness's monotonic clock. Every node's /status is polled every 1 ms; a node that says it leads " +
 		"a later term gets POST /confirm every 1 ms (resolution about 1 ms plus two loopback HTTP round trips). " +
 		"Each round starts from a healthy cluster (one leader all agree on, confirming; every worker up for at " +
-		"least 1 s, past a restarted acceptor's one-lease refusal); after a crash or graceful round the node gets a fresh " +
+		"least 1 s, past a restarted acceptor's one-lease refusal); after a crash, down or graceful round the node gets a fresh " +
 		"supervisor, so every crash meets the supervisor's first restart backoff (100 ms). " +
 		"\"fast\" is the fast-failover preset (leases off). Per-round details: logs/failover-rounds.jsonl.",
 	"confirm":   "Guarded calls per second on the leader of an in-process 3-node cluster, C concurrent callers; lease mode (default config) and quorum mode (leases off).",
@@ -106,10 +108,12 @@ var scenarioNotes = map[string]string{
 	"idle":      "A healthy 3-node cluster of real processes (default config), untouched for the window: CPU time from /proc/<pid>/stat (10 ms resolution) in percent of one core, and VmRSS at the end (VmHWM as the peak).",
 }
 
-// renderGoals renders the goals table.
+// renderGoals renders the goals table; "For information" shows goalInfo's
+// rows, explained under the table.
 func renderGoals(res []goalResult) string {
 	var b strings.Builder
-	b.WriteString("| Goal | Target | Measured | Status | Row |\n|---|---|---|---|---|\n")
+	b.WriteString("| Goal | Target | Measured | Status | Row | For information (no goal) |\n|---|---|---|---|---|---|\n")
+	info := false
 	for _, g := range res {
 		measured := "–"
 		if g.Found {
@@ -120,10 +124,27 @@ func renderGoals(res []goalResult) string {
 			status = "**behind**"
 		}
 		row := g.Row
+		if g.WonByFaulted >= 0 && g.Info.Row != "" { // the crash goals
+			row += fmt.Sprintf("; %d of %d won by the faulted node", g.WonByFaulted, g.Samples)
+		}
 		if g.Note != "" && strings.Contains(g.Note, "failed") {
 			row += " (has failed samples)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", g.Text, g.Target(), measured, status, cell(row))
+		also := ""
+		if g.Info.Row != "" {
+			info = true
+			also = g.Info.Row + ": not measured"
+			if g.Info.Found {
+				also = fmt.Sprintf("%s: %s %s", g.Info.Row, formatNumber(g.Info.Measured), g.Unit)
+			}
+			if strings.Contains(g.Info.Note, "failed") {
+				also += " (has failed samples)"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", g.Text, g.Target(), measured, status, cell(row), cell(also))
+	}
+	if info {
+		b.WriteString("\n" + goalInfoNote + "\n")
 	}
 	return b.String()
 }
@@ -132,11 +153,33 @@ func renderGoals(res []goalResult) string {
 func renderComparisons(cmp []comparison) string {
 	var b strings.Builder
 	b.WriteString("| Scenario | synod case | raft case | Metric | synod | raft | synod/raft | Ahead |\n|---|---|---|---|---:|---:|---:|---|\n")
+	var notes []string
 	for _, c := range cmp {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Scenario, c.SynodCase, c.RaftCase, c.Metric,
+		raftCase := c.RaftCase
+		if c.Footnote != "" {
+			i := slices.Index(notes, c.Footnote)
+			if i < 0 {
+				i = len(notes)
+				notes = append(notes, c.Footnote)
+			}
+			raftCase += " " + footnoteMark(i)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Scenario, c.SynodCase, raftCase, c.Metric,
 			formatNumber(c.Synod), formatNumber(c.Raft), formatRatio(c.Ratio), c.Ahead())
 	}
+	for i, n := range notes {
+		fmt.Fprintf(&b, "\n%s %s\n", footnoteMark(i), cell(n))
+	}
 	return b.String()
+}
+
+// footnoteMark is the mark of the i-th footnote of a table.
+func footnoteMark(i int) string {
+	marks := []string{"†", "‡", "§"}
+	if i < len(marks) {
+		return marks[i]
+	}
+	return fmt.Sprintf("[%d]", i+1)
 }
 
 // renderRows renders one scenario's rows; columns that no row fills are

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,28 +32,43 @@ func dist(scenario, system, kase, unit string, samples ...float64) result.Row {
 	return result.Distribution(scenario, system, kase, unit, samples)
 }
 
+// TestPairFailoverAgainstBothRaftProfiles: both raft profiles pair with
+// synod's default config; raft's crash (process killed and kept down)
+// pairs with synod's down, never with synod's crash (worker restarted by
+// its supervisor); other faults pair with the same fault.
 func TestPairFailoverAgainstBothRaftProfiles(t *testing.T) {
 	rows := []result.Row{
-		dist("failover", result.Synod, "3 nodes, default, crash", "ms", 100, 110, 120),
-		dist("failover", result.Synod, "3 nodes, fast, crash", "ms", 10),
+		dist("failover", result.Synod, "3 nodes, default, crash", "ms", 10, 11, 12), // no raft counterpart
+		dist("failover", result.Synod, "3 nodes, default, down", "ms", 100, 110, 120),
+		dist("failover", result.Synod, "3 nodes, default, pause", "ms", 300),
+		dist("failover", result.Synod, "3 nodes, fast, down", "ms", 10),
 		dist("failover", result.Raft, "3 nodes, default, crash", "ms", 1000),
 		dist("failover", result.Raft, "3 nodes, matched, crash", "ms", 440),
+		dist("failover", result.Raft, "3 nodes, matched, pause", "ms", 600),
 		dist("failover", result.Raft, "5 nodes, default, crash", "ms", 900), // no synod row: not paired
 	}
 	got := pair(rows)
-	if len(got) != 2 {
-		t.Fatalf("pair: %d comparisons, want 2: %+v", len(got), got)
+	if len(got) != 3 {
+		t.Fatalf("pair: %d comparisons, want 3: %+v", len(got), got)
 	}
 	for i, want := range []struct {
-		raftCase string
-		ratio    float64
-	}{{"3 nodes, default, crash", 0.11}, {"3 nodes, matched, crash", 0.25}} {
+		synodCase, raftCase string
+		ratio               float64
+		footnote            bool
+	}{
+		{"3 nodes, default, down", "3 nodes, default, crash", 0.11, true},
+		{"3 nodes, default, down", "3 nodes, matched, crash", 0.25, true},
+		{"3 nodes, default, pause", "3 nodes, matched, pause", 0.5, false},
+	} {
 		c := got[i]
-		if c.SynodCase != "3 nodes, default, crash" || c.RaftCase != want.raftCase || c.Metric != "median ms" {
-			t.Errorf("comparison %d pairs %q with %q (%s)", i, c.SynodCase, c.RaftCase, c.Metric)
+		if c.SynodCase != want.synodCase || c.RaftCase != want.raftCase || c.Metric != "median ms" {
+			t.Errorf("comparison %d pairs %q with %q (%s), want %q with %q", i, c.SynodCase, c.RaftCase, c.Metric, want.synodCase, want.raftCase)
 		}
 		if math.Abs(c.Ratio-want.ratio) > 1e-9 || c.Ahead() != result.Synod {
 			t.Errorf("comparison %d: ratio %v ahead %s, want %v ahead synod", i, c.Ratio, c.Ahead(), want.ratio)
+		}
+		if (c.Footnote != "") != want.footnote {
+			t.Errorf("comparison %d: footnote %q, want one: %v", i, c.Footnote, want.footnote)
 		}
 	}
 }
@@ -84,13 +100,15 @@ func TestPairRateAndConvertedMedian(t *testing.T) {
 
 func TestJudgeGoals(t *testing.T) {
 	crash := dist("failover", result.Synod, "3 nodes, default, crash", "ms", 300, 340, 400)
+	crash.Extra = map[string]float64{"won_by_faulted_node": 2}
+	down := dist("failover", result.Synod, "3 nodes, default, down", "ms", 500, 600, 700) // information only: behind 350 but judged on nothing
 	slowFast := dist("failover", result.Synod, "3 nodes, fast, crash", "ms", 31, 32, 33)
 	raftFast := dist("failover", result.Raft, "3 nodes, fast, crash", "ms", 1) // raft rows never count
 	lease1 := result.Row{Scenario: "confirm", System: result.Synod, Case: "lease, 1 callers", Value: 25e6, RateUnit: "calls/s"}
 	lease512 := result.Row{Scenario: "confirm", System: result.Synod, Case: "lease, 512 callers", Value: 1e6, RateUnit: "calls/s"}
 	idle := result.Row{Scenario: "idle", System: result.Synod, Case: idleWorst, Value: 0.5, RateUnit: "% of a core",
 		Extra: map[string]float64{"rss_mb": 41}}
-	res := judge([]result.Row{crash, slowFast, raftFast, lease1, lease512, idle})
+	res := judge([]result.Row{crash, down, slowFast, raftFast, lease1, lease512, idle})
 	want := map[string]struct {
 		status   string
 		measured float64
@@ -115,24 +133,49 @@ func TestJudgeGoals(t *testing.T) {
 	if len(res) != len(goals) {
 		t.Errorf("%d results for %d goals", len(res), len(goals))
 	}
+	for _, g := range res {
+		switch g.Case {
+		case "3 nodes, default, crash":
+			if g.Status() != "met" || g.Info.Row != "3 nodes, default, down" || !g.Info.Found || g.Info.Measured != 600 {
+				t.Errorf("default crash goal: %s, info %+v; want met (judged on crash) with down's 600 ms beside it", g.Status(), g.Info)
+			}
+			if g.WonByFaulted != 2 || g.Samples != 3 {
+				t.Errorf("default crash goal: %d of %d won by the faulted node, want 2 of 3", g.WonByFaulted, g.Samples)
+			}
+		case "3 nodes, fast, crash":
+			if g.Info.Row != "3 nodes, fast, down" || g.Info.Found {
+				t.Errorf("fast crash goal: info %+v, want fast down named but not measured", g.Info)
+			}
+		default:
+			if g.Info.Row != "" {
+				t.Errorf("goal %q has information %+v; only the crash goals have", g.Text, g.Info)
+			}
+		}
+	}
 }
 
 func TestRenderMarkdown(t *testing.T) {
 	ours := dist("failover", result.Synod, "3 nodes, default, crash", "ms", 120, 130, 500)
 	ours.Note = "1 failed samples: a | b"
+	ours.Extra = map[string]float64{"won_by_faulted_node": 2, "failed_samples": 1}
+	down := dist("failover", result.Synod, "3 nodes, default, down", "ms", 200, 240, 260)
 	theirs := dist("failover", result.Raft, "3 nodes, default, crash", "ms", 1200)
 	rep := report{
 		Machine:   machine{Date: "2026-01-02T03:04:05Z", Hostname: "h", Cores: 2, MemoryMB: 2048, GoVersion: "go1.x"},
 		Settings:  settings{Quick: true, Rounds: 3, Idle: 15 * time.Second},
 		Scenarios: []scenarioRun{{Name: "failover", Seconds: 12}, {Name: "compare", Seconds: 30, Error: "build\nfailed"}},
-		Rows:      []result.Row{ours, theirs},
+		Rows:      []result.Row{ours, down, theirs},
 	}
 	md := renderMarkdown(rep, map[string][]string{"failover": {"plots/failover-crash", "plots/failover-hist-synod-x"}})
 	for _, want := range []string{
 		"# synod benchmarks, 2026-01-02T03:04:05Z",
-		"| crash failover, default config, 3 nodes: median | ≤ 350 ms | 130 ms | met | 3 nodes, default, crash (has failed samples) |",
-		"| failover | 3 nodes, default, crash | 3 nodes, default, crash | median ms | 130 | 1,200 | 0.11× | synod |",
-		"| synod | 3 nodes, default, crash | 3 | ms | 120 | 130 | 500 | 500 | 500 | 1 failed samples: a \\| b |",
+		"| crash failover, default config, 3 nodes: median | ≤ 350 ms | 130 ms | met | 3 nodes, default, crash; 2 of 3 won by the faulted node (has failed samples) | 3 nodes, default, down: 240 ms |",
+		"| crash failover, fast-failover, 3 nodes: median | ≤ 30 ms | – | not measured |  | 3 nodes, fast, down: not measured |",
+		"| graceful hand-off, default config, 3 nodes: median | ≤ 10 ms | – | not measured |  |  |",
+		goalInfoNote,
+		"| failover | 3 nodes, default, down | 3 nodes, default, crash † | median ms | 240 | 1,200 | 0.20× | synod |",
+		"\n† raft's \"crash\" SIGKILLs the raft process and keeps it down",
+		"| synod | 3 nodes, default, crash | 3 | ms | 120 | 130 | 500 | 500 | 500 | failed_samples=1, won_by_faulted_node=2 | 1 failed samples: a \\| b |",
 		"| hashicorp/raft | 3 nodes, default, crash | 1 | ms | 1,200 |",
 		"![failover-crash](plots/failover-crash.svg)",
 		"[synod-x](plots/failover-hist-synod-x.svg)",
@@ -142,16 +185,26 @@ func TestRenderMarkdown(t *testing.T) {
 			t.Errorf("results.md lacks %q:\n%s", want, md)
 		}
 	}
+	if strings.Contains(md, "| failover | 3 nodes, default, crash |") {
+		t.Errorf("synod's crash is compared with raft's crash:\n%s", md)
+	}
 }
 
 func TestWritePlots(t *testing.T) {
 	dir := t.TempDir()
 	q1 := result.Row{Scenario: "confirm", System: result.Synod, Case: "quorum, 1 callers", Value: 7000, RateUnit: "calls/s"}
 	q8 := result.Row{Scenario: "confirm", System: result.Synod, Case: "quorum, 8 callers", Value: 27000, RateUnit: "calls/s"}
-	rows := []result.Row{dist("failover", result.Synod, "3 nodes, default, crash", "ms", 400, 450, 480), q1, q8}
+	rows := []result.Row{dist("failover", result.Synod, "3 nodes, default, crash", "ms", 400, 450, 480), q1, q8,
+		dist("failover", result.Raft, "3 nodes, matched, crash", "ms", 500, 600)}
 	got, err := writePlots(dir, rows)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// raft's crash is drawn beside synod's down, not beside synod's crash.
+	want := []string{"plots/failover-crash", "plots/failover-down", "plots/failover-hist-synod-3-nodes-default-crash",
+		"plots/failover-hist-raft-3-nodes-matched-crash"}
+	if !slices.Equal(got["failover"], want) {
+		t.Errorf("failover plots %v, want %v", got["failover"], want)
 	}
 	for _, p := range append(got["failover"], got["confirm"]...) {
 		for _, ext := range []string{".svg", ".png"} {
@@ -160,8 +213,8 @@ func TestWritePlots(t *testing.T) {
 			}
 		}
 	}
-	if len(got["failover"]) != 2 || len(got["confirm"]) != 1 {
-		t.Errorf("plots %v, want a box figure and a histogram for failover and the throughput lines for confirm", got)
+	if len(got["confirm"]) != 1 {
+		t.Errorf("confirm plots %v, want the throughput lines", got["confirm"])
 	}
 }
 
@@ -183,6 +236,12 @@ func TestSmallParsers(t *testing.T) {
 	}
 	if got := synodCaseFor("failover", "5 nodes, matched, pause"); got != "5 nodes, default, pause" {
 		t.Errorf("synodCaseFor: %q", got)
+	}
+	if got := synodCaseFor("failover", "3 nodes, default, crash"); got != "3 nodes, default, down" {
+		t.Errorf("synodCaseFor(raft crash) = %q, want synod's down", got)
+	}
+	if got := faultOf("5 nodes, fast, down"); got != "down" {
+		t.Errorf("faultOf: %q", got)
 	}
 	if _, err := decodePeerRows([]byte(`[{"scenario":"elect","system":"synod","case":"x"}]`)); err == nil {
 		t.Error("decodePeerRows accepted a row that says synod")

@@ -24,7 +24,7 @@ type scenario struct {
 
 // scenarios in the order "all" runs them.
 var scenarios = []scenario{
-	{"failover", "failover of real processes: crash, graceful, pause", runFailover},
+	{"failover", "failover of real processes: crash, down, graceful, pause", runFailover},
 	{"confirm", "guarded calls per second, lease and quorum mode", runConfirm},
 	{"elect", "leadership changes per second", runElect},
 	{"transport", "messages per second and round trips over gRPC", runTransport},

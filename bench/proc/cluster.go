@@ -186,6 +186,26 @@ func (n *Node) SignalSupervisor(sig syscall.Signal) error {
 	return n.cmd.Process.Signal(sig)
 }
 
+// KillNode SIGKILLs the whole node: its supervisor and its worker (pid
+// worker). The supervisor is stopped (SIGSTOP) first, so that it can
+// neither restart the worker nor, by dying first, have the kernel send the
+// worker SIGTERM (its parent-death signal), which would start a graceful
+// close. The supervisor's exit can be awaited with AwaitExit, the
+// worker's with AwaitGone. Nothing restarts the node: StartNode does.
+func (n *Node) KillNode(worker int) error {
+	if err := n.SignalSupervisor(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	werr := syscall.Kill(worker, syscall.SIGKILL)
+	if err := n.SignalSupervisor(syscall.SIGKILL); err != nil {
+		return fmt.Errorf("proc: node %d: kill supervisor: %w", n.ID, err)
+	}
+	if werr != nil {
+		return fmt.Errorf("proc: node %d: kill worker %d: %w", n.ID, worker, werr)
+	}
+	return nil
+}
+
 // AwaitExit waits until n's supervisor has exited, or ctx ends.
 func (n *Node) AwaitExit(ctx context.Context) error {
 	n.mu.Lock()

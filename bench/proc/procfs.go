@@ -2,7 +2,10 @@ package proc
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -109,4 +112,42 @@ func Children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// AwaitGone waits until pid has exited: /proc has no such process, or it
+// is a zombie that nobody has reaped yet (it holds no files or ports any
+// more). It polls every pollEvery; it fails when ctx ends. A pid reused
+// by a new process in between would not count as gone, so call it soon
+// after the kill.
+func AwaitGone(ctx context.Context, pid int) error {
+	for {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil
+		case err == nil:
+			if state, ok := parseStatState(data); ok && (state == "Z" || state == "X") {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("proc: process %d still runs: %w", pid, ctx.Err())
+		case <-time.After(pollEvery):
+		}
+	}
+}
+
+// parseStatState reads the state (field 3) of a /proc/<pid>/stat line,
+// e.g. "R", "S", "T" or "Z".
+func parseStatState(data []byte) (string, bool) {
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return "", false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) == 0 {
+		return "", false
+	}
+	return f[0], true
 }
