@@ -54,6 +54,8 @@ func (l *grpcLink) dial() error {
 			MinConnectTimeout: handshakeTimeout,
 		}),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout, PermitWithoutStream: true}),
+		grpc.WithInitialWindowSize(grpcWindow),
+		grpc.WithInitialConnWindowSize(grpcWindow),
 		// A service config from DNS must not change how frames travel.
 		grpc.WithDisableServiceConfig(),
 		grpc.WithDefaultCallOptions(
