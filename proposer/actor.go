@@ -80,20 +80,38 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(err) // a bad Config is the caller's bug, caught before Spawn by Validate
 		}
 		s.core, s.waiting = core, map[uint64]waiter{}
-		s.ticker = ticker.Start(ctx.ActorSystem(), ctx.Self(), s.cfg.Tick)
 	case *actor.Stopping, *actor.Restarting:
 		s.ticker.Stop()
+		s.ticker = nil
 	case *Propose:
 		s.nextID++
 		s.waiting[s.nextID] = waiter{reply: m.Reply, actor: ctx.Sender()}
 		s.core.Propose(Request{ID: s.nextID, Instance: m.Instance, Value: m.Value})
 		s.flush(ctx)
+		s.schedule(ctx)
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
 		s.core.Step(m)
 		s.flush(ctx)
 	case *ticker.Tick:
 		s.core.Tick()
 		s.flush(ctx)
+		s.schedule(ctx)
+	}
+}
+
+// schedule runs the ticker only while a request is in flight: ticks time
+// out attempts and run down backoffs, and the core has nothing else to do
+// with them, so an idle proposer neither ticks nor wakes its node. As
+// with a ticker that always runs, a request's first Tick comes anywhere
+// within one interval of its start, so its first attempt may be up to one
+// tick shorter than AttemptTicks.
+func (s *shell) schedule(ctx actor.Context) {
+	switch pending := s.core.Pending() > 0; {
+	case pending && s.ticker == nil:
+		s.ticker = ticker.Start(ctx.ActorSystem(), ctx.Self(), s.cfg.Tick)
+	case !pending && s.ticker != nil:
+		s.ticker.Stop()
+		s.ticker = nil
 	}
 }
 
