@@ -38,7 +38,11 @@ type confirmBatches struct {
 
 // join adds a caller to the pending batch, opening one if there is none.
 // A caller that opened the batch must send confirmCall to the leader-watch
-// (exactly one message per batch).
+// (one message per batch). That message is lost if the leader-watch does
+// not run at that moment (not yet started, or between a stop and a
+// respawn), so the leader-watch also takes the pending batch when it
+// starts and on its ticks: no batch waits for a message that will not
+// come, and no caller joins such a batch.
 func (bs *confirmBatches) join() (b *confirmBatch, opened bool) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -49,7 +53,8 @@ func (bs *confirmBatches) join() (b *confirmBatch, opened bool) {
 }
 
 // take closes the pending batch to newcomers and returns it, or nil.
-// Only the leader-watch calls it, on confirmCall.
+// Only the leader-watch calls it: on confirmCall, when it starts, and on
+// its ticks.
 func (bs *confirmBatches) take() *confirmBatch {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()

@@ -222,6 +222,15 @@ func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
 // lease, at once, when one runs; otherwise by a quorum round that starts
 // after the call, shared with concurrent callers. It returns a
 // *NotLeaderError (errors.Is ErrNotLeader) or ErrNoQuorum.
+//
+// It never waits for an election: a node that does not lead answers
+// NotLeader at once, naming the leader it knows to be alive (none while a
+// campaign is on). A node that leads but holds no lease yet (just
+// elected) confirms by a quorum round, which gives up with ErrNoQuorum
+// after an election timeout. So, once the node's actors run (a call made
+// just after Spawn waits for them to start), Confirm returns within about
+// an election timeout, or when ctx ends if that is sooner; ErrClosed once
+// the node closes.
 func (e *Election) Confirm(ctx context.Context) (Term, error) {
 	if v := e.state.fastLease(); v != nil {
 		e.leaseConfirmed()

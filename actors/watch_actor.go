@@ -40,7 +40,8 @@ type (
 type watchShell struct {
 	e       *Election
 	core    *watch.Core
-	ticker  *ticker.Ticker
+	wake    *time.Timer   // sends the next Tick, when the core is due one; nil once stopped
+	wakeAt  time.Duration // when wake fires; 0 when it is not armed
 	sub     *learner.Subscription
 	fwdDone chan struct{}
 
@@ -76,7 +77,9 @@ func (s *watchShell) Receive(ctx actor.Context) {
 	case *actor.Stopping, *actor.Restarting:
 		s.stopped()
 	case *ticker.Tick:
+		s.wakeAt = 0
 		s.core.Tick(s.now())
+		s.takeConfirms() // a batch whose confirmCall was lost (see started)
 	case *decided:
 		s.core.Decided(s.now(), m.d.Instance, m.d.Value)
 	case *peerDown:
@@ -104,13 +107,9 @@ func (s *watchShell) Receive(ctx actor.Context) {
 			s.core.AbortHandoff(s.now())
 		}
 	case *confirmCall:
-		b := s.e.batches.take()
-		if b == nil {
-			return // cannot happen: one confirmCall per batch
+		if !s.takeConfirms() {
+			return // its batch was taken already, by a tick or at start
 		}
-		s.nextConfirm++
-		s.confirms[s.nextConfirm] = b
-		s.core.Confirm(s.now(), s.nextConfirm)
 	case *resignCall:
 		if s.resign != nil {
 			m.reply <- errors.New("actors: a hand-off is already in progress")
@@ -155,6 +154,11 @@ func (s *watchShell) started(ctx actor.Context) {
 	if v := core.View(); v.Term > 0 {
 		e.state.publish(v, time.Time{})
 	}
+	// A confirmCall sent while this actor did not run (before Spawn's
+	// children started, or between a stop and a respawn) went to dead
+	// letters, and its batch would wait forever, with every later caller
+	// joining it: take it now. Receive's flush answers it.
+	s.takeConfirms()
 	// Decisions reach the core through the learner's feed, forwarded as
 	// messages so the core stays on this actor's goroutine.
 	s.sub = e.feed.Subscribe(64)
@@ -166,13 +170,33 @@ func (s *watchShell) started(ctx actor.Context) {
 			root.Send(self, &decided{d: d})
 		}
 	}(s.sub, s.fwdDone)
-	s.ticker = ticker.Start(ctx.ActorSystem(), self, e.cfg.Tick)
+	s.wake = time.AfterFunc(e.cfg.Tick, func() { root.Send(self, &ticker.Tick{}) })
+	s.wakeAt = s.now() + e.cfg.Tick
+}
+
+// takeConfirms hands the pending confirmBatch, if any, to the core, and
+// reports whether there was one.
+func (s *watchShell) takeConfirms() bool {
+	b := s.e.batches.take()
+	if b == nil {
+		return false
+	}
+	s.nextConfirm++
+	s.confirms[s.nextConfirm] = b
+	s.core.Confirm(s.now(), s.nextConfirm)
+	return true
 }
 
 // stopped releases what started acquired. A restarted leader-watch begins
 // as a follower, so whatever this one led ends here.
 func (s *watchShell) stopped() {
-	s.ticker.Stop()
+	if s.wake != nil {
+		// A Tick already on its way is harmless: a Tick before the core's
+		// TickDue does nothing. nil keeps the flush after this from
+		// arming it again.
+		s.wake.Stop()
+		s.wake = nil
+	}
 	if s.sub != nil {
 		s.sub.Close()
 		<-s.fwdDone
@@ -235,6 +259,27 @@ func (s *watchShell) flush(ctx actor.Context) {
 		}
 	}
 	e.rounds.Store(s.core.QuorumRounds())
+	s.schedule()
+}
+
+// schedule arms the wake timer for the core's next due Tick. The core is
+// ticked only when it has something to do (the leader's next heartbeat,
+// a lease or confirmation round ending, a follower's election timer),
+// not every Config.Tick: an idle node then wakes a few times a second
+// instead of a hundred. A timer already armed for sooner is kept: its Tick
+// does nothing and schedules again. A core due at once (catching up to a
+// later term) is ticked every Config.Tick, as before.
+func (s *watchShell) schedule() {
+	now := s.now()
+	at := s.core.TickDue()
+	if at <= now {
+		at = now + s.e.cfg.Tick
+	}
+	if s.wake == nil || at == watch.Never || (s.wakeAt != 0 && s.wakeAt <= at) {
+		return
+	}
+	s.wakeAt = at
+	s.wake.Reset(at - now)
 }
 
 // replyResign answers the caller of Resign or TransferTo, if one waits.
