@@ -41,6 +41,56 @@ func (s *failingStore) Prune(below uint64) error {
 	return s.MemoryStore.Prune(below)
 }
 
+// blockingStore holds every Save until release is closed, as a slow
+// fsync does.
+type blockingStore struct {
+	*MemoryStore
+	release chan struct{}
+}
+
+func (s *blockingStore) Save(ds []Decision) error {
+	<-s.release
+	return s.MemoryStore.Save(ds)
+}
+
+// TestActorPublishesBeforeTheDisk: a decision reaches the feed (and so the
+// leader-watch) without waiting for its save, which a new leader would
+// otherwise wait for on every hand-off; the save still happens.
+func TestActorPublishesBeforeTheDisk(t *testing.T) {
+	store := &blockingStore{MemoryStore: NewMemoryStore(), release: make(chan struct{})}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	t.Cleanup(system.Shutdown)
+	feed := NewFeed()
+	sub := feed.Subscribe(4)
+	t.Cleanup(sub.Close)
+	pid := system.Root.Spawn(Props(ActorConfig{
+		Core: DefaultConfig(1, nil), Store: store, Peers: noPeers{}, Feed: feed,
+		Tick: time.Millisecond, Seed: 1, Log: zerolog.Nop(),
+	}))
+	released := false
+	defer func() {
+		if !released {
+			close(store.release)
+		}
+	}()
+	want := decided(1, "one")
+	system.Root.Send(pid, &Decide{Instance: want.Instance, Value: want.Value, From: 2})
+	select {
+	case got := <-sub.C():
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("feed published %+v, want %+v", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the decision was not published while its save was held")
+	}
+	close(store.release)
+	released = true
+	awaitCond(t, "the held save completes", 10*time.Second, func() bool {
+		snap, err := store.MemoryStore.Load()
+		return err == nil && len(snap.Decisions) == 1
+	})
+}
+
 // syncBuffer is a log sink the test reads while actors write.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -110,18 +110,9 @@ func (c *Core) Step(msg any) (Output, bool) {
 // Tick advances time by one tick, probing a peer when due.
 func (c *Core) Tick() Output {
 	c.ticks++
-	if c.cfg.ProbeTicks > 0 && len(c.cfg.Peers) > 0 {
-		// A known gap is probed four times as often, but never every tick:
-		// the gap may be an instance nobody has decided yet, and a probe per
-		// tick per node would crowd out the messages that decide it.
-		every := c.cfg.ProbeTicks
-		if c.latest > c.prefix {
-			every = max(1, every/4)
-		}
-		if c.ticks%every == 0 {
-			peer := c.cfg.Peers[c.rng.IntN(len(c.cfg.Peers))]
-			c.send(peer, &SinceRequest{From: c.cfg.Self, After: c.prefix, Max: uint32(c.cfg.MaxBatch)})
-		}
+	if every := c.probeEvery(); every > 0 && c.ticks%every == 0 {
+		peer := c.cfg.Peers[c.rng.IntN(len(c.cfg.Peers))]
+		c.send(peer, &SinceRequest{From: c.cfg.Self, After: c.prefix, Max: uint32(c.cfg.MaxBatch)})
 	}
 	return c.drain()
 }
