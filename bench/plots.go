@@ -142,7 +142,8 @@ func parseCallers(kase string) (mode string, callers int, ok bool) {
 	if !found {
 		return "", 0, false
 	}
-	if _, err := fmt.Sscanf(rest, "%d callers", &callers); err != nil {
+	// Exactly: "lease, 512 callers, cancellable ctx" is another series.
+	if _, err := fmt.Sscanf(rest, "%d callers", &callers); err != nil || rest != fmt.Sprintf("%d callers", callers) {
 		return "", 0, false
 	}
 	return mode, callers, true

@@ -77,12 +77,14 @@ var tinyConfirm = confirmPlan{callers: []int{1, 8}, warmup: 50 * time.Millisecon
 func TestConfirm(t *testing.T) {
 	tidy(t)
 	var progress progressLog
-	rows, err := confirm(context.Background(), progress.options(), tinyConfirm)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rows, err := confirm(ctx, progress.options(), tinyConfirm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkRows(t, rows, "confirm", []string{"lease, 1 callers", "lease, 8 callers", "quorum, 1 callers", "quorum, 8 callers"})
-	progress.check(t, 4)
+	checkRows(t, rows, "confirm", []string{"lease, 1 callers", "lease, 8 callers", "lease, 8 callers, cancellable ctx", "quorum, 1 callers", "quorum, 8 callers"})
+	progress.check(t, 5)
 	for _, r := range rows {
 		t.Logf("%s: %.0f calls/s, median %.1f µs, %.3g rounds a call; %s", r.Case, r.Value, r.Median, r.Extra["quorum_rounds_per_call"], r.Note)
 		if r.Value <= 0 || r.RateUnit != "calls/s" || r.Unit != "µs" {
@@ -93,7 +95,7 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 	// Without leases every call waits for a quorum round.
-	for _, r := range rows[2:] {
+	for _, r := range rows[3:] {
 		if r.Extra["quorum_rounds"] == 0 {
 			t.Errorf("row %q: no quorum round in quorum mode: %+v", r.Case, r.Extra)
 		}
