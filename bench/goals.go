@@ -29,7 +29,7 @@ var goals = []goal{
 	{"quorum-confirmed guarded calls, 512 callers", "confirm", "quorum, 512 callers", "value", "calls/s", 300_000, false},
 	{"lease-mode guarded calls (best caller count)", "confirm", "lease, *", "value", "calls/s", 20_000_000, false},
 	{"idle CPU per node (worker+supervisor, worst node)", "idle", idleWorst, "value", "% of a core", 1, true},
-	{"idle RSS per node (worker+supervisor, worst node)", "idle", idleWorst, "rss_mb", "MB", 40, true},
+	{"idle memory per node (worker RSS + supervisor private memory, worst node)", "idle", idleWorst, "node_mb", "MB", 40, true},
 }
 
 // goalInfo names, by a goal's Case, a row whose same metric is shown next

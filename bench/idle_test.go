@@ -9,7 +9,9 @@ import (
 	"github.com/synod/synod/bench/result"
 )
 
-func procMemory(rss, peak uint64) proc.Memory { return proc.Memory{RSS: rss, Peak: peak} }
+func procMemory(rss, peak uint64) proc.Memory {
+	return proc.Memory{RSS: rss, Peak: peak, Private: rss / 4}
+}
 
 func TestIdleRowsSumAndWorst(t *testing.T) {
 	const mb = 1 << 20
@@ -39,6 +41,13 @@ func TestIdleRowsSumAndWorst(t *testing.T) {
 		}
 		if math.Abs(r.Value-want[0]) > 1e-9 || r.Extra["rss_mb"] != want[1] {
 			t.Errorf("%s: %v %% and %v MB, want %v %% and %v MB", kase, r.Value, r.Extra["rss_mb"], want[0], want[1])
+		}
+	}
+	// What a node holds: its worker's RSS and its supervisor's private
+	// quarter. Node 1: 20 + 2.5; node 2: 30 + 3.
+	for kase, want := range map[string]float64{"node 1, worker+supervisor": 22.5, "node 2, worker+supervisor": 33, idleWorst: 33} {
+		if got := byCase[kase].Extra["node_mb"]; got != want {
+			t.Errorf("%s: node_mb %v, want %v", kase, got, want)
 		}
 	}
 }

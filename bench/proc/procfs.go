@@ -50,10 +50,17 @@ func parseStatCPU(data []byte) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
 
-// Memory is a process's resident memory, from /proc/<pid>/status.
+// Memory is a process's resident memory, from /proc/<pid>/status and
+// /proc/<pid>/smaps_rollup.
 type Memory struct {
 	RSS  uint64 // VmRSS, bytes
 	Peak uint64 // VmHWM, bytes: the highest RSS so far
+	// Private is the resident memory no other process maps
+	// (Private_Clean + Private_Dirty), bytes. A supervisor and its worker
+	// run one binary, so the pages of its code they both touch count in
+	// both RSS figures but take memory once: worker RSS + supervisor
+	// Private is what the pair holds.
+	Private uint64
 }
 
 // MemoryOf reads pid's resident memory.
@@ -62,7 +69,41 @@ func MemoryOf(pid int) (Memory, error) {
 	if err != nil {
 		return Memory{}, fmt.Errorf("proc: memory of %d: %w", pid, err)
 	}
-	return parseStatusMemory(data)
+	m, err := parseStatusMemory(data)
+	if err != nil {
+		return m, err
+	}
+	if data, err = os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid)); err != nil {
+		return m, fmt.Errorf("proc: memory of %d: %w", pid, err)
+	}
+	m.Private, err = parsePrivate(data)
+	return m, err
+}
+
+// parsePrivate sums Private_Clean and Private_Dirty of a smaps_rollup.
+func parsePrivate(data []byte) (uint64, error) {
+	var total uint64
+	found := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		key, rest, ok := strings.Cut(line, ":")
+		if !ok || (key != "Private_Clean" && key != "Private_Dirty") {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("proc: smaps_rollup: %s: %q, want a count of kB", key, rest)
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("proc: smaps_rollup: %s: %q, want a count of kB", key, rest)
+		}
+		total += kb * 1024
+		found++
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("proc: smaps_rollup: no Private_Clean and Private_Dirty")
+	}
+	return total, nil
 }
 
 func parseStatusMemory(data []byte) (Memory, error) {
