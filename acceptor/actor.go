@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/internal/groupcommit"
+	"github.com/synod/synod/internal/storehealth"
 	"github.com/synod/synod/remote"
 )
 
@@ -31,7 +32,7 @@ type ActorConfig struct {
 // shared by incarnations and must outlive them.
 func Props(cfg ActorConfig) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
-		return &shell{cfg: cfg, log: cfg.Log.With().Str("actor", "acceptor").Logger()}
+		return &shell{cfg: cfg, health: newStoreHealth(), log: cfg.Log.With().Str("actor", "acceptor").Logger()}
 	})
 }
 
@@ -43,7 +44,7 @@ type shell struct {
 	start  time.Time // the origin of the core's monotonic clock
 	core   *Core
 	writer *groupcommit.Committer[Record]
-	health storeHealth // touched only by the writer's callbacks
+	health *storehealth.Tracker
 	log    zerolog.Logger
 }
 
@@ -109,7 +110,7 @@ func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
 	refusal := s.core.StorageFailed(instance, b)
 	root := ctx.ActorSystem().Root
 	s.writer.Submit(out.Persist, func(err error) {
-		s.health.record(s.log, instance, err, time.Now())
+		s.health.Record(s.log, err, time.Now(), func(e *zerolog.Event) *zerolog.Event { return e.Uint64("instance", instance) })
 		if err != nil {
 			// The core's memory is now ahead of the disk, which is safe: it
 			// only refuses more. Nothing unsaved is ever acknowledged.

@@ -2,7 +2,6 @@ package acceptor
 
 import (
 	"bytes"
-	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -102,24 +101,5 @@ func TestActorRefusesWhileStoreFails(t *testing.T) {
 	}
 	if len(snap.Records) != 1 || snap.Records[0].State.Promised != b {
 		t.Errorf("store holds %+v, want instance 1 promised at %v", snap.Records, b)
-	}
-}
-
-func TestStoreHealthRateLimitsRepeats(t *testing.T) {
-	logs := &syncBuffer{}
-	log := zerolog.New(logs)
-	var h storeHealth
-	start := time.Unix(0, 0)
-	fail := errors.New("disk full")
-	for i := range 100 {
-		h.record(log, 1, fail, start.Add(time.Duration(i)*100*time.Millisecond)) // 10 s of failures
-	}
-	h.record(log, 1, nil, start.Add(11*time.Second))
-	h.record(log, 1, nil, start.Add(12*time.Second))
-	if f, s, r := logs.count(EventStoreFailed), logs.count(EventStoreStillFailing), logs.count(EventStoreRecovered); f != 1 || s != 1 || r != 1 {
-		t.Errorf("logged %d failed, %d still failing, %d recovered; want 1, 1, 1:\n%s", f, s, r, logs.b.String())
-	}
-	if !strings.Contains(logs.b.String(), `"failed_writes":100`) {
-		t.Errorf("recovery line does not count 100 failed writes:\n%s", logs.b.String())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/internal/groupcommit"
+	"github.com/synod/synod/internal/storehealth"
 	"github.com/synod/synod/internal/ticker"
 	"github.com/synod/synod/remote"
 )
@@ -85,7 +86,7 @@ type shell struct {
 	wake   *time.Timer
 	wakeAt time.Time
 	writer *groupcommit.Committer[Decision]
-	health *storeHealth // shared with the writer's callbacks
+	health *storehealth.Tracker // shared with the writer's callbacks
 	// unsaved holds decisions whose save failed, to save again with the
 	// next batch or every storeRetryTicks; at most cfg.Core.Retention,
 	// the newest. A decision is either here or in a save in flight, never
@@ -121,7 +122,7 @@ func (s *shell) Receive(ctx actor.Context) {
 			panic(err)
 		}
 		s.core = core
-		s.health = &storeHealth{}
+		s.health = newStoreHealth()
 		s.writer = groupcommit.Start(s.cfg.Store.Save)
 		s.startClock(ctx)
 	case *actor.Stopping, *actor.Restarting:
@@ -171,7 +172,7 @@ func (s *shell) apply(ctx actor.Context, out Output) {
 		// A failed prune only leaves old decisions on disk a while
 		// longer: the next one, to a higher floor, deletes them too.
 		err := s.cfg.Store.Prune(out.Prune)
-		s.health.record(s.log, opPrune, out.Prune, err, time.Now())
+		s.health.Record(s.log, err, time.Now(), written(opPrune, out.Prune))
 	}
 	for _, d := range out.Conflicts {
 		s.log.Error().Str("event", "conflicting_decision").Uint64("instance", d.Instance).
@@ -206,7 +207,7 @@ func (s *shell) persist(ctx actor.Context, ds, learned []Decision) {
 			// incarnation, if any, gets them back.
 			root.Send(self, &unsavedDecisions{ds: batch})
 		} else {
-			s.health.record(s.log, opSave, uint64(len(batch)), err, time.Now())
+			s.health.Record(s.log, err, time.Now(), written(opSave, uint64(len(batch))))
 			if err != nil {
 				root.Send(self, &unsavedDecisions{ds: batch})
 			}

@@ -2,7 +2,6 @@ package learner
 
 import (
 	"bytes"
-	"errors"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -208,24 +207,5 @@ func TestActorWhileStoreFails(t *testing.T) {
 	}
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		t.Logf("log: %s", l)
-	}
-}
-
-func TestStoreHealthRateLimitsRepeats(t *testing.T) {
-	logs := &syncBuffer{}
-	log := zerolog.New(logs)
-	var h storeHealth
-	start := time.Unix(0, 0)
-	fail := errors.New("disk full")
-	for i := range 100 {
-		h.record(log, opSave, 1, fail, start.Add(time.Duration(i)*100*time.Millisecond)) // 10 s of failures
-	}
-	h.record(log, opSave, 1, nil, start.Add(11*time.Second))
-	h.record(log, opSave, 1, nil, start.Add(12*time.Second))
-	if f, s, r := logs.count(EventStoreFailed), logs.count(EventStoreStillFailing), logs.count(EventStoreRecovered); f != 1 || s != 1 || r != 1 {
-		t.Errorf("logged %d failed, %d still failing, %d recovered; want 1, 1, 1:\n%s", f, s, r, logs)
-	}
-	if !strings.Contains(logs.String(), `"failed_writes":100`) {
-		t.Errorf("recovery line does not count 100 failed writes:\n%s", logs)
 	}
 }
