@@ -54,12 +54,7 @@ func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("acceptor: NewBoltStore: %w", err)
 	}
-	s := &BoltStore{st: st}
-	if _, err := s.Load(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("acceptor: %s: %w", db.Path(), err)
-	}
-	return s, nil
+	return &BoltStore{st: st}, nil
 }
 
 // Load implements Store. Any record that does not decode fails the whole

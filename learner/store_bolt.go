@@ -55,12 +55,7 @@ func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("learner: NewBoltStore: %w", err)
 	}
-	s := &BoltStore{st: st}
-	if _, err := s.Load(); err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("learner: %s: %w", db.Path(), err)
-	}
-	return s, nil
+	return &BoltStore{st: st}, nil
 }
 
 // checkInstance refuses a decision stored under another instance's key.

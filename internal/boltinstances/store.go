@@ -42,9 +42,12 @@ type Store[T any] struct {
 	closed bool
 }
 
-// Open creates cfg's buckets in db if needed. db must be writable; the
-// caller keeps ownership of it and closes it after Close. Open's errors
-// carry no prefix: the caller names the operation that failed.
+// Open creates cfg's buckets in db if needed, and reads every record once,
+// so that a damaged one (Corrupt, naming the file) fails the node's start
+// with a clear error instead of failing its actor's reload over and over
+// under a supervisor. db must be writable; the caller keeps ownership of
+// it and closes it after Close. Open's errors carry no prefix: the caller
+// names the operation that failed.
 func Open[T any](db *bbolt.DB, cfg Config[T]) (*Store[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -66,7 +69,11 @@ func Open[T any](db *bbolt.DB, cfg Config[T]) (*Store[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store[T]{db: db, cfg: cfg}, nil
+	s := &Store[T]{db: db, cfg: cfg}
+	if _, _, err := s.Load(); err != nil {
+		return nil, fmt.Errorf("%s: %w", db.Path(), err)
+	}
+	return s, nil
 }
 
 // Load returns the floor and every record, in increasing instance order

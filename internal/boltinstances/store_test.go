@@ -107,3 +107,27 @@ func TestCloseReturnsClosedBare(t *testing.T) {
 		t.Errorf("Prune after Close = %v, want exactly Closed", err)
 	}
 }
+
+// TestOpenRefusesADamagedRecord: Open reads every record, so a store holding
+// one that fails to load is refused at open, naming the file, not at the
+// first Load of a running actor.
+func TestOpenRefusesADamagedRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	s, err := Open(db, testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save([]Entry[uint64]{{Instance: 1, Value: 3}}); err != nil { // odd: Check refuses it
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = Open(db, testConfig())
+	if !errors.Is(err, errTestCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open over a damaged record = %v, want Corrupt naming %s", err, path)
+	}
+}
