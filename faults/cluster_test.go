@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/synod/synod/internal/netns"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // Ports every node uses on its own address.
@@ -105,7 +107,7 @@ func (c *cluster) start(i int) {
 	}
 	defer log.Close()
 	cmd := c.net.Command(i, synodBin, nd.args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = log, log, envWithoutSynod()
+	cmd.Stdout, cmd.Stderr, cmd.Env = log, log, localproc.EnvWithoutSynod()
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start node %d: %v", i, err)
 	}
@@ -277,16 +279,4 @@ func (c *cluster) awaitService(what string, within time.Duration) (int, uint64) 
 	}
 	c.t.Fatalf("%s: no node confirmed leadership with its lockd serving within %v", what, within)
 	return 0, 0
-}
-
-// envWithoutSynod is this process's environment without SYNOD_*
-// settings, which would override the flags.
-func envWithoutSynod() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SYNOD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // stopBound is how long Stop waits for a supervisor to exit after SIGTERM
@@ -62,7 +64,7 @@ func Start(o Options) (*Cluster, error) {
 	if o.Cluster == "" {
 		o.Cluster = "bench"
 	}
-	ports, err := freePorts(2 * o.Nodes)
+	ports, err := localproc.FreePorts(2 * o.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func (c *Cluster) StartNode(n *Node) error {
 	}
 	cmd := exec.Command(c.bin, n.args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = envWithoutSynod()
+	cmd.Env = localproc.EnvWithoutSynod()
 	cmd.SysProcAttr = supervisorAttr()
 	if err := cmd.Start(); err != nil {
 		out.Close()
@@ -259,37 +261,4 @@ func (c *Cluster) Stop() {
 		}
 	}
 	c.client.CloseIdleConnections()
-}
-
-// freePorts returns n distinct free 127.0.0.1 ports as host:port. They are
-// released before use, so another program could take one meanwhile.
-func freePorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("proc: pick a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	return out, nil
-}
-
-// envWithoutSynod is the harness's environment without SYNOD_* settings,
-// which would override the flags.
-func envWithoutSynod() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if len(kv) < 6 || kv[:6] != "SYNOD_" {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/synod/synod/remote"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -323,7 +325,7 @@ func TestRunRefusesBadConfigFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd := exec.Command(synodBin, "run", "--config", path)
-			cmd.Env = envWithoutSynod()
+			cmd.Env = localproc.EnvWithoutSynod()
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 1 {

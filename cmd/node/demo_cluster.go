@@ -5,15 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // demoNode is one supervised node process that the demo started.
@@ -39,7 +39,7 @@ func startDemoCluster(dir string, n int) (*demoCluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
-	ports, err := freePorts(2 * n)
+	ports, err := localproc.FreePorts(2 * n)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func startDemoCluster(dir string, n int) (*demoCluster, error) {
 		}
 		node.cmd = exec.Command(exe, args...)
 		node.cmd.Stdout, node.cmd.Stderr = out, out
-		node.cmd.Env = envWithoutSynod()
+		node.cmd.Env = localproc.EnvWithoutSynod()
 		node.cmd.SysProcAttr = workerProcAttr()
 		if err := node.cmd.Start(); err != nil {
 			out.Close()
@@ -73,40 +73,6 @@ func startDemoCluster(dir string, n int) (*demoCluster, error) {
 		c.nodes = append(c.nodes, node)
 	}
 	return c, nil
-}
-
-// envWithoutSynod is this process's environment without SYNOD_* settings,
-// which would override the demo's.
-func envWithoutSynod() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SYNOD_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// freePorts returns n distinct free 127.0.0.1 ports as host:port. They are
-// released before use, so another program could take one meanwhile; on a
-// demo machine that is unlikely.
-func freePorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	return out, nil
 }
 
 // node returns node id.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // Bounds of the multi-process tests: generous, since the CI machine has
@@ -53,7 +55,7 @@ func newProcCluster(t *testing.T, n int, sub []string, tail func(id int) []strin
 	if testing.Short() {
 		t.Skip("runs a multi-process cluster")
 	}
-	ports, err := freePorts(2 * n)
+	ports, err := localproc.FreePorts(2 * n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func (c *procCluster) start(n *procNode) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cmd := exec.Command(synodBin, n.args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = &lockedWriter{mu: &n.mu, w: &n.out}, &lockedWriter{mu: &n.mu, w: &n.out}, envWithoutSynod()
+	cmd.Stdout, cmd.Stderr, cmd.Env = &lockedWriter{mu: &n.mu, w: &n.out}, &lockedWriter{mu: &n.mu, w: &n.out}, localproc.EnvWithoutSynod()
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start node %d: %v", n.id, err)
 	}

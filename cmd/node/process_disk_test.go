@@ -17,6 +17,8 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/synod/synod/acceptor"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // mountTmpfs mounts a tmpfs of size on a fresh directory and returns it;
@@ -51,7 +53,7 @@ func runOnce(t *testing.T, within time.Duration, args ...string) (int, string) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd := exec.Command(synodBin, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = &out, &out, envWithoutSynod()
+	cmd.Stdout, cmd.Stderr, cmd.Env = &out, &out, localproc.EnvWithoutSynod()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func runOnce(t *testing.T, within time.Duration, args ...string) (int, string) {
 // its acceptor has promised and accepted), then stops it gracefully.
 func singleNodeState(t *testing.T, dataDir string) {
 	t.Helper()
-	ports, err := freePorts(2)
+	ports, err := localproc.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +201,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "node")
 			copyDir(t, good, dataDir)
 			tc.do(t, filepath.Join(dataDir, acceptor.DBFile))
-			ports, err := freePorts(2)
+			ports, err := localproc.FreePorts(2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -239,7 +241,7 @@ func TestProcessReadOnlyDataDirRefused(t *testing.T) {
 	singleNodeState(t, dataDir)
 	remountReadOnly(t, mnt)
 
-	ports, err := freePorts(2)
+	ports, err := localproc.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}

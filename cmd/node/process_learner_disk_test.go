@@ -14,6 +14,8 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/learner"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // flipLearnerRecord flips the last byte of the first decision the learner
@@ -71,7 +73,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "node")
 			copyDir(t, good, dataDir)
 			flipLearnerRecord(t, filepath.Join(dataDir, acceptor.DBFile))
-			ports, err := freePorts(2)
+			ports, err := localproc.FreePorts(2)
 			if err != nil {
 				t.Fatal(err)
 			}

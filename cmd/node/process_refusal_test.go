@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/synod/synod/remote"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // argAfter returns the value that follows flag in args, or "".
@@ -40,7 +42,7 @@ func argAfter(args []string, flag string) string {
 // them. c's cleanup stops it.
 func (c *procCluster) addNode(id int, cluster string, extra ...string) *procNode {
 	c.t.Helper()
-	ports, err := freePorts(2)
+	ports, err := localproc.FreePorts(2)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/synod/synod/internal/localproc"
 )
 
 // synodBin is the binary built once for the tests that run processes.
@@ -61,14 +63,14 @@ func TestDemo(t *testing.T) {
 // then with SIGTERM sent to it directly; the supervisor must restart it
 // both times, and exit 0 on SIGTERM to itself.
 func TestSupervisorRestartsWorker(t *testing.T) {
-	ports, err := freePorts(2)
+	ports, err := localproc.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
 	sup := exec.Command(synodBin, "run", "--cluster", "t", "--id", "1", "--listen", ports[0], "--admin", ports[1], "--data-dir", dir)
-	sup.Stdout, sup.Stderr, sup.Env = &out, &out, envWithoutSynod()
+	sup.Stdout, sup.Stderr, sup.Env = &out, &out, localproc.EnvWithoutSynod()
 	if err := sup.Start(); err != nil {
 		t.Fatal(err)
 	}
