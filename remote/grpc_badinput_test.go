@@ -1,62 +1,16 @@
 package remote_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/remote/remotetest"
 )
-
-// A hostile or broken peer, speaking the wire protocol by hand: the gRPC
-// method, the handshake's metadata keys and the raw-bytes codec are
-// written out here rather than taken from the package, so that these
-// tests also pin the protocol.
-const (
-	wireMethod = "/synod.remote.Transport/Frames"
-	wireCodec  = "synod-msgpack"
-)
-
-// rawCodec passes []byte through, as the transport's own codec does.
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return wireCodec }
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
-}
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*(v.(*[]byte)) = data.Materialize()
-	return nil
-}
-
-// rawStream opens a frame stream to addr with a handshake claiming node of
-// cluster, and returns it; the stream and its connection end with the
-// test.
-func rawStream(t *testing.T, addr, cluster string, node remote.NodeID) grpc.ClientStream {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); conn.Close() })
-	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(
-		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String()))
-	s, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, wireMethod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // awaitRejected waits until tr has counted want of kind.
 func awaitRejected(t *testing.T, tr *remote.GRPCTransport, kind remote.Rejection, want uint64) {
@@ -111,7 +65,7 @@ func TestGRPCBadInputCountedByReason(t *testing.T) {
 	raw.Close()
 
 	// A handshake from another cluster.
-	other := rawStream(t, addr, "other-cluster", 2)
+	other := remotetest.RawStream(t, addr, "other-cluster", 2)
 	if err := other.RecvMsg(new([]byte)); err == nil {
 		t.Fatal("a stream from another cluster was answered")
 	}
@@ -130,7 +84,7 @@ func TestGRPCBadInputCountedByReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := rawStream(t, addr, clusterName, 2)
+	s := remotetest.RawStream(t, addr, clusterName, 2)
 	for _, b := range [][]byte{[]byte("\xc1garbage"), good[:len(good)-2], wrongCluster, wrongCluster, good} {
 		if err := s.SendMsg(b); err != nil {
 			t.Fatal(err)
@@ -153,7 +107,7 @@ func TestGRPCBadInputCountedByReason(t *testing.T) {
 	awaitRejected(t, tr, frame("oversize"), 1)
 
 	// The node still serves: a fresh stream's good frame is delivered.
-	if err := rawStream(t, addr, clusterName, 2).SendMsg(good); err != nil {
+	if err := remotetest.RawStream(t, addr, clusterName, 2).SendMsg(good); err != nil {
 		t.Fatal(err)
 	}
 	awaitStats(t, ep, func(s remote.EndpointStats) bool { return s.FramesReceived == 2 })

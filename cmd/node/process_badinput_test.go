@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -12,53 +11,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/remote/remotetest"
 )
-
-// A hostile peer speaks the wire protocol by hand: the gRPC method, the
-// handshake's metadata keys and a raw-bytes codec are written out here, so
-// that this test also pins the protocol a real peer must speak.
-const (
-	wireMethod = "/synod.remote.Transport/Frames"
-	wireCodec  = "synod-msgpack"
-)
-
-type rawCodec struct{}
-
-func (rawCodec) Name() string { return wireCodec }
-func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
-}
-func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*(v.(*[]byte)) = data.Materialize()
-	return nil
-}
-
-// rawStream opens a frame stream to addr whose handshake claims node of
-// cluster. It ends with the test.
-func rawStream(t *testing.T, addr, cluster string, node remote.NodeID) grpc.ClientStream {
-	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); conn.Close() })
-	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(
-		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String()))
-	s, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, wireMethod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // scrapeNode GETs a node's /metrics; an error means it did not answer.
 func scrapeNode(client *http.Client, admin string) (map[string]*dto.MetricFamily, error) {
@@ -147,8 +104,8 @@ func TestProcessBadInput(t *testing.T) {
 	})
 
 	// 2. Handshakes the node must refuse before reading a frame.
-	send("handshake/wrong_cluster", func() { _ = rawStream(t, addr, "other", 2).RecvMsg(new([]byte)) })
-	send("handshake/unknown_node", func() { _ = rawStream(t, addr, "pt", 9).RecvMsg(new([]byte)) })
+	send("handshake/wrong_cluster", func() { _ = remotetest.RawStream(t, addr, "other", 2).RecvMsg(new([]byte)) })
+	send("handshake/unknown_node", func() { _ = remotetest.RawStream(t, addr, "pt", 9).RecvMsg(new([]byte)) })
 
 	// 3. A good handshake (as node 2; plaintext trusts the claim), then bad
 	// frames.
@@ -163,7 +120,7 @@ func TestProcessBadInput(t *testing.T) {
 		}
 		return b
 	}
-	s := rawStream(t, addr, "pt", 2)
+	s := remotetest.RawStream(t, addr, "pt", 2)
 	sendMsg := func(b []byte) func() {
 		return func() {
 			if err := s.SendMsg(b); err != nil {
