@@ -8,12 +8,18 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// counter is an actor that counts its Ticks.
+// counter is an actor that counts its Ticks, and closes a flush when it
+// reaches one: everything sent to it before has been handled by then.
 type counter struct{ n *atomic.Int64 }
 
+type flush chan struct{}
+
 func (c counter) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*Tick); ok {
+	switch m := ctx.Message().(type) {
+	case *Tick:
 		c.n.Add(1)
+	case flush:
+		close(m)
 	}
 }
 
@@ -51,8 +57,11 @@ func TestTickersShareAHubAndStopCleanly(t *testing.T) {
 
 	ta.Stop()
 	ta.Stop() // idempotent
-	// Ticks sent before Stop may still be in a's mailbox; let them land.
-	time.Sleep(20 * time.Millisecond)
+	// Ticks sent before Stop may still be in a's mailbox: wait until a
+	// has handled everything sent to it so far.
+	drained := make(flush)
+	system.Root.Send(a, drained)
+	<-drained
 	stopped := na.Load()
 	before := nb.Load()
 	await(t, "b ticks on alone", func() bool { return nb.Load() >= before+5 })
