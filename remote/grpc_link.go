@@ -109,6 +109,7 @@ func (l *grpcLink) run() {
 			return
 		case err != nil:
 			l.counters.connectFailures.Add(1)
+			t.connectFailed(l, err)
 			l.logConnectFailure(err)
 		default:
 			l.counters.connects.Add(1)

@@ -1,5 +1,7 @@
 package remote
 
+import "time"
+
 // A pair of nodes shares two streams: each node dials the other and sends
 // on its own outbound stream (see grpc_link.go), and receives on the
 // stream the other dialled (grpc_server.go). A peer is up while both are
@@ -16,6 +18,30 @@ type linkState struct {
 	outbound bool // our stream to the peer is established
 	inbound  int  // the peer's established streams to us
 	up       bool // as last reported
+	since    time.Time
+	lastErr  string // the last failure to reach the peer; cleared when it is up
+}
+
+// PeerStatus implements PeerStatusReporter.
+func (t *GRPCTransport) PeerStatus() []PeerStatus {
+	t.stateMu.Lock()
+	defer t.stateMu.Unlock()
+	out := make([]PeerStatus, 0, len(t.links))
+	for id, l := range t.links {
+		since := l.state.since
+		if since.IsZero() {
+			since = t.created
+		}
+		out = append(out, PeerStatus{Peer: id, Address: l.addr, Up: l.state.up, LastError: l.state.lastErr, Since: since})
+	}
+	return out
+}
+
+// connectFailed records why an attempt to reach the peer failed.
+func (t *GRPCTransport) connectFailed(l *grpcLink, err error) {
+	t.stateMu.Lock()
+	defer t.stateMu.Unlock()
+	l.state.lastErr = err.Error()
 }
 
 // NotifyPeers implements PeerNotifier. fn is called with PeerEvents from
@@ -45,6 +71,10 @@ func (t *GRPCTransport) updateState(l *grpcLink, reason string, edit func(*linkS
 		return
 	}
 	l.state.up = up
+	l.state.since = time.Now()
+	if up {
+		l.state.lastErr = ""
+	}
 	l.up.Store(up)
 	if t.closing.Load() {
 		return

@@ -45,8 +45,9 @@ const (
 )
 
 var (
-	_ Transport    = (*GRPCTransport)(nil)
-	_ PeerNotifier = (*GRPCTransport)(nil)
+	_ Transport          = (*GRPCTransport)(nil)
+	_ PeerNotifier       = (*GRPCTransport)(nil)
+	_ PeerStatusReporter = (*GRPCTransport)(nil)
 )
 
 // ErrTransportClosed is returned by Start on a closed GRPCTransport.
@@ -99,6 +100,7 @@ type GRPCTransport struct {
 	stateMu sync.Mutex           // guards every link's state
 	total   grpcCounters
 
+	created    time.Time       // when NewGRPCTransport ran: the Since of a peer never seen
 	rejections rejectionCounts // every refused input, by stage and reason
 	logLimit   logLimiter      // of the log lines about refused input
 }
@@ -120,13 +122,14 @@ func NewGRPCTransport(cfg GRPCConfig) (*GRPCTransport, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &GRPCTransport{
-		cfg:    cfg,
-		hello:  handshake{Cluster: cfg.Cluster, Node: cfg.Self},
-		log:    cfg.Logger.With().Str("component", "grpc_transport").Uint64("node", uint64(cfg.Self)).Logger(),
-		lis:    lis,
-		links:  make(map[NodeID]*grpcLink, len(cfg.Peers)),
-		ctx:    ctx,
-		cancel: cancel,
+		cfg:     cfg,
+		hello:   handshake{Cluster: cfg.Cluster, Node: cfg.Self},
+		log:     cfg.Logger.With().Str("component", "grpc_transport").Uint64("node", uint64(cfg.Self)).Logger(),
+		lis:     lis,
+		links:   make(map[NodeID]*grpcLink, len(cfg.Peers)),
+		ctx:     ctx,
+		cancel:  cancel,
+		created: time.Now(),
 	}
 	for id, addr := range cfg.Peers {
 		t.links[id] = &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1)}
