@@ -20,6 +20,12 @@ const ActorName = "synod/acceptor"
 type ActorConfig struct {
 	Self  remote.NodeID
 	Store Store
+	// Members lists every acceptor of the cluster, Self included, and Peers
+	// addresses them: a fresh store's start-up check asks them
+	// (startup.go). With Members empty, an acceptor on a fresh store votes
+	// for no one.
+	Members []remote.NodeID
+	Peers   remote.Directory
 	// LeaseDuration turns leases on when above zero (see lease.go). Each
 	// incarnation of the actor starts with a quiet period this long.
 	LeaseDuration time.Duration
@@ -45,8 +51,12 @@ type shell struct {
 	core   *Core
 	writer *groupcommit.Committer[Record]
 	health *storehealth.Tracker
+	wake   *time.Timer // ticks the core while its start-up check is pending
 	log    zerolog.Logger
 }
+
+// checkTick wakes the acceptor while its start-up check is pending.
+type checkTick struct{}
 
 // StateQuery asks a local acceptor actor for its state of Instance. It
 // carries its own reply channel (buffered by the caller), because
@@ -72,13 +82,34 @@ func (s *shell) Receive(ctx actor.Context) {
 			s.core.EnableLeases(s.cfg.LeaseDuration, 0)
 		}
 		s.writer = groupcommit.Start(s.cfg.Store.Save)
-		s.log.Debug().Str("event", "acceptor_loaded").Int("instances", len(snap.Records)).Uint64("floor", snap.Floor).Send()
+		s.log.Debug().Str("event", "acceptor_loaded").Int("instances", len(snap.Records)).Uint64("floor", snap.Floor).
+			Bool("fresh", snap.Fresh).Uint64("vote_floor", snap.VoteFloor).Send()
+		if snap.Fresh {
+			self, root := ctx.Self(), ctx.ActorSystem().Root
+			s.wake = time.AfterFunc(time.Hour, func() { root.Send(self, &checkTick{}) })
+			s.apply(ctx, s.core.StartCheck(s.cfg.Members, time.Since(s.start)))
+		}
 	case *actor.Stopping, *actor.Restarting:
+		if s.wake != nil {
+			s.wake.Stop()
+		}
 		// Wait for writes in flight: the next incarnation reloads from the
 		// store, and must not miss a promise this one is about to send.
 		if s.writer != nil {
 			s.writer.Stop()
 		}
+	case *checkTick:
+		s.apply(ctx, s.core.Tick(time.Since(s.start)))
+	case *RebuildQuery:
+		s.core.Advance(time.Since(s.start))
+		out, _ := s.core.Step(m)
+		if rep, ok := out.Reply.(*RebuildReport); ok && s.cfg.Peers != nil {
+			ctx.Send(s.cfg.Peers.PID(m.From, ActorName), rep)
+		}
+	case *RebuildReport:
+		s.core.Advance(time.Since(s.start))
+		out, _ := s.core.Step(m)
+		s.apply(ctx, out)
 	case *Prepare:
 		s.step(ctx, m, m.Instance, m.Ballot)
 	case *Accept:
@@ -97,6 +128,7 @@ func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
 	// time.Since reads the monotonic clock, which wall-clock steps do not move.
 	s.core.Advance(time.Since(s.start))
 	out, _ := s.core.Step(msg)
+	s.logEvents(out.Events)
 	to := ctx.Sender()
 	if out.Reply == nil || to == nil {
 		return
@@ -119,4 +151,50 @@ func (s *shell) step(ctx actor.Context, msg any, instance uint64, b Ballot) {
 		}
 		root.Send(to, out.Reply)
 	})
+}
+
+// apply carries out the start-up check's output: settle durably first (the
+// core already votes by it; a failed settle restarts this actor, which
+// reloads the store, still fresh, and checks again), then send, then log.
+func (s *shell) apply(ctx actor.Context, out Output) {
+	if out.Settle != nil {
+		if err := s.cfg.Store.Settle(*out.Settle); err != nil {
+			panic(fmt.Errorf("acceptor: settle start-up check (vote floor %d): %w", out.Settle.VoteFloor, err))
+		}
+	}
+	if s.cfg.Peers != nil {
+		for _, env := range out.Send {
+			ctx.Send(s.cfg.Peers.PID(env.To, ActorName), env.Msg)
+		}
+	}
+	s.logEvents(out.Events)
+	if s.wake != nil {
+		if due := s.core.TickDue(); due > 0 {
+			s.wake.Reset(max(due-time.Since(s.start), time.Millisecond))
+		} else {
+			s.wake.Stop()
+		}
+	}
+}
+
+// logEvents logs what an operator must see of the start-up check.
+func (s *shell) logEvents(evs []Event) {
+	for _, ev := range evs {
+		switch ev.Kind {
+		case EventBootstrap:
+			reason := "new store, and a majority of the cluster has new stores too: a new cluster"
+			if ev.Voucher != 0 {
+				reason = "new store, one of those a new cluster started with (node " + ev.Voucher.String() + " vouches for it)"
+			}
+			s.log.Info().Str("event", ev.Kind).Int("fresh", ev.Fresh).Int("kept", ev.Intact).Str("reason", reason).Send()
+		case EventRebuildStarted:
+			s.log.Warn().Str("event", ev.Kind).Uint64("bound", ev.Bound).Int("kept", ev.Intact).
+				Str("reason", "new store in a cluster that has kept state: this node lost its disk; it votes only above bound").Send()
+		case EventRebuildDone:
+			s.log.Info().Str("event", ev.Kind).Uint64("bound", ev.Bound).Str("reason", "voting again").Send()
+		case EventCheckWaiting:
+			s.log.Warn().Str("event", ev.Kind).Int("fresh", ev.Fresh).Int("kept", ev.Intact).Uint64("missing", ev.Bound).
+				Str("reason", "new store: not voting until a majority of the cluster answers whether it is new or this node lost its disk").Send()
+		}
+	}
 }

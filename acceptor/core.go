@@ -13,10 +13,27 @@ import (
 //
 // A Core is not safe for concurrent use; exactly one owner drives it.
 type Core struct {
-	self        remote.NodeID
-	floor       uint64
-	states      map[uint64]State
-	maxInstance uint64
+	self   remote.NodeID
+	floor  uint64
+	states map[uint64]State
+	// maxAccepted is the highest instance this acceptor accepted a value
+	// in (or, after pruning or a rebuild, may have): what a lease grant
+	// and a confirmation must not be below. Promises do not count; see
+	// lease.go.
+	maxAccepted uint64
+	// voteFloor: this acceptor votes only in instances at or above it. It
+	// is raised by the start-up check of a rebuilt store (startup.go)
+	// above every instance the store's lost life may have voted in.
+	voteFloor uint64
+	// check is the start-up check of a fresh store, nil once it settled
+	// (or for a store that was never fresh). See startup.go.
+	check *startupCheck
+	// rebuilt: the check settled as a rebuild, and the acceptor has not
+	// voted or granted a lease since; the first time it does is
+	// EventRebuildDone.
+	rebuilt bool
+	storeID uint64
+	cohort  map[remote.NodeID]uint64 // the stores it bootstrapped with
 
 	// Leases; all zero while leases are off. See lease.go.
 	leaseDuration time.Duration
@@ -25,29 +42,50 @@ type Core struct {
 	lease         lease
 }
 
-// Output is the result of one step. Persist must be saved (Store.Save,
-// which fsyncs) before Reply is sent; if saving fails, Reply must not be
-// sent. Reply is a *Promise, *Accepted or *Nack, or nil.
+// Output is the result of one step. The caller does it in this order:
+// first Settle, if set (Store.Settle, durably, before anything else: the
+// acceptor already votes by it); then Persist (Store.Save, which fsyncs)
+// before Reply is sent to the sender of the message stepped (if saving
+// fails, Reply must not be sent); Send goes to other acceptors; Events
+// are for the log.
 type Output struct {
 	Persist []Record
 	Reply   any
+	Send    []remote.Envelope
+	Settle  *Settlement
+	Events  []Event
 }
 
-// NewCore rebuilds an acceptor from what its store loaded.
+// NewCore rebuilds an acceptor from what its store loaded. A Fresh
+// snapshot (a store created empty, which may be a lost one) gives an
+// acceptor that votes for no one until its start-up check settles; see
+// StartCheck.
 func NewCore(self remote.NodeID, snap Snapshot) *Core {
-	c := &Core{self: self, floor: snap.Floor, states: make(map[uint64]State, len(snap.Records))}
+	c := &Core{self: self, floor: snap.Floor, voteFloor: snap.VoteFloor, storeID: snap.StoreID, cohort: snap.Cohort,
+		states: make(map[uint64]State, len(snap.Records))}
 	for _, r := range snap.Records {
 		if r.Instance >= snap.Floor {
 			c.states[r.Instance] = r.State
-			c.maxInstance = max(c.maxInstance, r.Instance)
+			if r.State.HasValue {
+				c.maxAccepted = max(c.maxAccepted, r.Instance)
+			}
 		}
+	}
+	// Instances below either floor may have been accepted in: pruned long
+	// ago, or by the store's lost life.
+	c.maxAccepted = max(c.maxAccepted, sub1(c.floor), sub1(c.voteFloor))
+	if snap.Fresh {
+		c.check = &startupCheck{}
 	}
 	return c
 }
 
+func sub1(x uint64) uint64 { return max(x, 1) - 1 }
+
 // Step handles a *Prepare or *Accept, whose replies may need persisting
-// first, and a *Heartbeat or *ConfirmRequest, whose replies never do. Any
-// other message yields no output and ok=false.
+// first, a *Heartbeat or *ConfirmRequest, whose replies never do, and the
+// start-up check's *RebuildQuery and *RebuildReport. Any other message
+// yields no output and ok=false.
 func (c *Core) Step(msg any) (out Output, ok bool) {
 	switch m := msg.(type) {
 	case *Prepare:
@@ -55,9 +93,18 @@ func (c *Core) Step(msg any) (out Output, ok bool) {
 	case *Accept:
 		return c.Accept(m), true
 	case *Heartbeat:
-		return Output{Reply: c.Heartbeat(m)}, true
+		return c.heartbeatOutput(m), true
 	case *ConfirmRequest:
+		if c.check != nil {
+			// It cannot say what its lost life accepted: no answer, which
+			// the leader counts as a missing one, not a refusal.
+			return Output{}, true
+		}
 		return Output{Reply: c.Confirm(m)}, true
+	case *RebuildQuery:
+		return Output{Reply: c.report(m)}, true
+	case *RebuildReport:
+		return c.reported(m), true
 	}
 	return Output{}, false
 }
@@ -72,13 +119,13 @@ func (c *Core) Prepare(m *Prepare) Output {
 	s := c.states[m.Instance]
 	s.Promised = m.Ballot
 	c.states[m.Instance] = s
-	c.maxInstance = max(c.maxInstance, m.Instance)
 	return Output{
 		Persist: []Record{{Instance: m.Instance, State: s}},
 		Reply: &Promise{
 			Instance: m.Instance, Ballot: m.Ballot, From: c.self,
 			Accepted: s.Accepted, HasValue: s.HasValue, Value: s.Value,
 		},
+		Events: c.voted(),
 	}
 }
 
@@ -92,7 +139,7 @@ func (c *Core) Accept(m *Accept) Output {
 		return Output{Reply: n}
 	}
 	s := c.states[m.Instance]
-	c.maxInstance = max(c.maxInstance, m.Instance)
+	c.maxAccepted = max(c.maxAccepted, m.Instance)
 	s.Promised = m.Ballot
 	s.Accepted = m.Ballot
 	s.HasValue = true
@@ -101,6 +148,7 @@ func (c *Core) Accept(m *Accept) Output {
 	return Output{
 		Persist: []Record{{Instance: m.Instance, State: s}},
 		Reply:   &Accepted{Instance: m.Instance, Ballot: m.Ballot, From: c.self},
+		Events:  c.voted(),
 	}
 }
 
@@ -115,6 +163,9 @@ func (c *Core) refusal(instance uint64, b Ballot) *Nack {
 		return c.nack(instance, b, NackPromised)
 	case instance < c.floor:
 		return c.nack(instance, b, NackPruned)
+	case c.check != nil || instance < c.voteFloor:
+		// A store that may have lost votes: see startup.go.
+		return c.nack(instance, b, NackRebuilding)
 	}
 	if n := c.refuseForLease(instance, b); n != nil {
 		return n
@@ -143,6 +194,14 @@ func (c *Core) Prune(below uint64) {
 // Floor returns the retention floor.
 func (c *Core) Floor() uint64 { return c.floor }
 
+// VoteFloor returns the lowest instance this acceptor may vote in after a
+// rebuild (0 if it never rebuilt).
+func (c *Core) VoteFloor() uint64 { return c.voteFloor }
+
+// Checking reports whether the start-up check of a fresh store is still
+// pending: until it settles the acceptor votes for no one.
+func (c *Core) Checking() bool { return c.check != nil }
+
 // State returns what the acceptor holds for instance, for tests and status.
 func (c *Core) State(instance uint64) State { return c.states[instance] }
 
@@ -155,6 +214,6 @@ func (c *Core) StorageFailed(instance uint64, b Ballot) *Nack {
 func (c *Core) nack(instance uint64, b Ballot, why NackReason) *Nack {
 	return &Nack{
 		Instance: instance, Ballot: b, From: c.self, Reason: why,
-		Promised: c.states[instance].Promised, Floor: c.floor,
+		Promised: c.states[instance].Promised, Floor: c.floor, VoteFloor: c.voteFloor,
 	}
 }

@@ -62,6 +62,11 @@ const (
 	// NackQuiet: the acceptor restarted less than a lease duration ago and
 	// may have forgotten a lease it granted; it votes again after that.
 	NackQuiet
+	// NackRebuilding: the acceptor's store was created empty and may be a
+	// lost one, so it does not vote in this instance: its start-up check
+	// is pending, or the instance is below VoteFloor, where its lost life
+	// may have voted. A missing vote, not a rival (startup.go).
+	NackRebuilding
 )
 
 func (r NackReason) String() string {
@@ -76,6 +81,8 @@ func (r NackReason) String() string {
 		return "lease-held"
 	case NackQuiet:
 		return "restart-quiet-period"
+	case NackRebuilding:
+		return "rebuilding"
 	}
 	return "unknown"
 }
@@ -95,6 +102,9 @@ type Nack struct {
 	// NackLease; zero otherwise.
 	LeaseHolder remote.NodeID
 	LeaseTerm   uint64
+	// VoteFloor is the lowest instance the acceptor votes in after a
+	// rebuild (NackRebuilding), 0 if it never rebuilt.
+	VoteFloor uint64
 }
 
 func init() {

@@ -1,6 +1,10 @@
 package acceptor
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/synod/synod/remote"
+)
 
 // State is what an acceptor must remember about one instance: the highest
 // ballot it promised, and the highest ballot (and value) it accepted.
@@ -20,10 +24,22 @@ type Record struct {
 }
 
 // Snapshot is everything an acceptor reloads on start: the retention floor
-// (instances below it are pruned and refused) and every retained record.
+// (instances below it are pruned and refused), every retained record, and
+// what the start-up check of a fresh store left (startup.go).
 type Snapshot struct {
 	Floor   uint64
 	Records []Record
+	// Fresh: the store was created empty and its start-up check has not
+	// settled (Store.Settle) since.
+	Fresh bool
+	// StoreID names this store: drawn at random when it was created, so a
+	// lost store's replacement has another.
+	StoreID uint64
+	// VoteFloor: the acceptor votes only in instances at or above it.
+	VoteFloor uint64
+	// Cohort: if this store settled by bootstrap, the fresh stores (node →
+	// StoreID) whose reports made the new cluster's majority with it.
+	Cohort map[remote.NodeID]uint64
 }
 
 // Store is the acceptor's durable state.
@@ -41,6 +57,11 @@ type Store interface {
 	// records of instances under it. A lower below than the current floor
 	// is a no-op.
 	Prune(below uint64) error
+	// Settle durably records that the start-up check of a fresh store
+	// settled: the store is no longer fresh, the acceptor votes only at or
+	// above s.VoteFloor (a lower one than stored is ignored), and s.Cohort
+	// is kept.
+	Settle(s Settlement) error
 	// Close releases the store. It does not close a shared database that
 	// the caller opened.
 	Close() error

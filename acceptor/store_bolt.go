@@ -1,12 +1,17 @@
 package acceptor
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/synod/synod/internal/boltinstances"
 	"github.com/synod/synod/internal/record"
+	"github.com/synod/synod/remote"
 )
 
 // Buckets and keys of the acceptor's records. Instance keys are 8 bytes;
@@ -16,6 +21,14 @@ var (
 	bucketRecords    = []byte("acceptor")
 	bucketRecordMeta = []byte("acceptor_meta")
 	keyFloor         = []byte("floor")
+	// keyFresh (1) marks a store created empty whose start-up check has
+	// not settled; keyStoreID names the store; keyVoteFloor is the floor
+	// that check set; keyCohort+"<node>" holds the store ids of its
+	// bootstrap cohort (Snapshot.Cohort).
+	keyFresh     = []byte("fresh")
+	keyStoreID   = []byte("store_id")
+	keyVoteFloor = []byte("vote_floor")
+	keyCohort    = []byte("cohort_")
 )
 
 // BoltStore is the durable Store, kept in buckets "acceptor" (8-byte
@@ -46,6 +59,7 @@ func NewBoltStore(db *bbolt.DB) (*BoltStore, error) {
 		Records:  bucketRecords,
 		Meta:     bucketRecordMeta,
 		FloorKey: keyFloor,
+		OnCreate: []boltinstances.MetaValue{{Key: keyFresh, Value: 1}, {Key: keyStoreID, Value: newStoreID()}},
 		Corrupt:  ErrCorrupt,
 		Closed:   ErrClosed,
 		Prefix:   "acceptor",
@@ -68,7 +82,53 @@ func (s *BoltStore) Load() (Snapshot, error) {
 	for _, e := range entries {
 		snap.Records = append(snap.Records, Record{Instance: e.Instance, State: e.Value})
 	}
+	fresh, err := s.st.MetaUint(keyFresh)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if snap.StoreID, err = s.st.MetaUint(keyStoreID); err != nil {
+		return Snapshot{}, err
+	}
+	if snap.VoteFloor, err = s.st.MetaUint(keyVoteFloor); err != nil {
+		return Snapshot{}, err
+	}
+	cohort, err := s.st.MetaUints(keyCohort)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	for k, id := range cohort {
+		node, err := strconv.ParseUint(k[len(keyCohort):], 10, 64)
+		if err != nil || node == 0 {
+			return Snapshot{}, fmt.Errorf("acceptor: meta key %q: %w", k, ErrCorrupt)
+		}
+		if snap.Cohort == nil {
+			snap.Cohort = map[remote.NodeID]uint64{}
+		}
+		snap.Cohort[remote.NodeID(node)] = id
+	}
+	snap.Fresh = fresh != 0
 	return snap, nil
+}
+
+// Settle implements Store: the fresh mark goes, and the vote floor and the
+// cohort are set, in one fsynced transaction.
+func (s *BoltStore) Settle(st Settlement) error {
+	old, err := s.st.MetaUint(keyVoteFloor)
+	if err != nil {
+		return err
+	}
+	vals := []boltinstances.MetaValue{{Key: keyFresh}, {Key: keyVoteFloor, Value: max(old, st.VoteFloor)}}
+	for node, id := range st.Cohort {
+		vals = append(vals, boltinstances.MetaValue{Key: fmt.Appendf(slices.Clone(keyCohort), "%d", node), Value: id})
+	}
+	return s.st.SetMeta(vals...)
+}
+
+// newStoreID draws a store id: random, never 0.
+func newStoreID() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 // Save implements Store. It returns after the commit that holds recs has

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/synod/synod/internal/record"
+	"github.com/synod/synod/remote"
 )
 
 var testMeta = Meta{Cluster: "test", Node: 1}
@@ -388,5 +389,50 @@ func BenchmarkBoltStoreSave(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A store starts fresh; Settle clears that for good and keeps the highest
+// vote floor it was given, across restarts.
+func TestStoreFreshUntilSettled(t *testing.T) {
+	for _, impl := range storeImpls {
+		t.Run(impl.name, func(t *testing.T) {
+			s, restart := impl.open(t)
+			snap := mustLoad(t, s)
+			if !snap.Fresh || snap.VoteFloor != 0 || snap.StoreID == 0 {
+				t.Fatalf("new store: Fresh %v VoteFloor %d StoreID %x, want true, 0 and an id", snap.Fresh, snap.VoteFloor, snap.StoreID)
+			}
+			id := snap.StoreID
+			mustSave(t, s, promised(3, 1))
+			s = restart()
+			if snap := mustLoad(t, s); !snap.Fresh {
+				t.Fatal("a record saved before the check settled made the store look settled")
+			}
+			cohort := map[remote.NodeID]uint64{2: 0xabc, 3: 0xdef}
+			if err := s.Settle(Settlement{VoteFloor: 7, Cohort: cohort}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Settle(Settlement{VoteFloor: 5}); err != nil {
+				t.Fatal(err)
+			}
+			s = restart()
+			snap = mustLoad(t, s)
+			if snap.Fresh || snap.VoteFloor != 7 || len(snap.Records) != 1 || snap.StoreID != id || !reflect.DeepEqual(snap.Cohort, cohort) {
+				t.Fatalf("after Settle(7, cohort), Settle(5) and a restart: %+v, want not fresh, vote floor 7, one record, id %x, cohort %v", snap, id, cohort)
+			}
+		})
+	}
+}
+
+// A database written before stores were marked fresh has no mark: it is
+// an old node's kept store, never a fresh one.
+func TestBoltStoreWithoutFreshMarkIsKept(t *testing.T) {
+	dir := t.TempDir()
+	db, s := openBolt(t, dir)
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketRecordMeta).Delete(keyFresh) }); err != nil {
+		t.Fatal(err)
+	}
+	if snap := mustLoad(t, s); snap.Fresh {
+		t.Fatal("a store without the mark loaded as fresh")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"github.com/synod/synod/remote"
 )
 
 // MemoryStore is an in-memory Store for tests and benchmarks. It is NOT
@@ -11,14 +13,36 @@ import (
 // survives the restart of the acceptor (or a whole simulated node) that
 // uses it, which is what the simulation's crash model needs.
 type MemoryStore struct {
-	mu      sync.Mutex
-	floor   uint64
-	records map[uint64]State
-	closed  bool
+	mu        sync.Mutex
+	floor     uint64
+	records   map[uint64]State
+	fresh     bool
+	id        uint64
+	voteFloor uint64
+	cohort    map[remote.NodeID]uint64
+	closed    bool
 }
 
-// NewMemoryStore returns an empty, non-durable store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{records: map[uint64]State{}} }
+// NewMemoryStore returns an empty, non-durable store. It is fresh, as a
+// new data dir is: an acceptor on it votes only once its start-up check
+// settles (startup.go).
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{records: map[uint64]State{}, fresh: true, id: newStoreID()}
+}
+
+// Settle implements Store.
+func (m *MemoryStore) Settle(s Settlement) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.fresh, m.voteFloor = false, max(m.voteFloor, s.VoteFloor)
+	if len(s.Cohort) > 0 {
+		m.cohort = maps.Clone(s.Cohort)
+	}
+	return nil
+}
 
 // Load implements Store.
 func (m *MemoryStore) Load() (Snapshot, error) {
@@ -27,7 +51,7 @@ func (m *MemoryStore) Load() (Snapshot, error) {
 	if m.closed {
 		return Snapshot{}, ErrClosed
 	}
-	snap := Snapshot{Floor: m.floor}
+	snap := Snapshot{Floor: m.floor, Fresh: m.fresh, StoreID: m.id, VoteFloor: m.voteFloor, Cohort: maps.Clone(m.cohort)}
 	for _, inst := range slices.Sorted(maps.Keys(m.records)) {
 		snap.Records = append(snap.Records, Record{Instance: inst, State: cloneState(m.records[inst])})
 	}

@@ -135,7 +135,7 @@ func (e *Election) rootConfig() supervisor.RootConfig {
 		Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(),
 		Children: []supervisor.Child{
 			{Name: roleName(acceptor.ActorName), Props: acceptor.Props(acceptor.ActorConfig{
-				Self: cfg.Node, Store: e.accStore, LeaseDuration: cfg.LeaseDuration, Log: log})},
+				Self: cfg.Node, Store: e.accStore, Members: members, Peers: e.ep, LeaseDuration: cfg.LeaseDuration, Log: log})},
 			{Name: roleName(learner.ActorName), Props: learner.Props(learner.ActorConfig{
 				Core: lcfg, Store: e.lrnStore, Peers: e.ep, Feed: e.feed, Tick: cfg.Tick, Seed: e.seeds.Uint64(), Log: log})},
 			{Name: roleName(proposer.ActorName), Props: proposer.Props(proposer.ActorConfig{

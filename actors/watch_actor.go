@@ -232,7 +232,10 @@ func (s *watchShell) flush(ctx actor.Context) {
 		term, l := s.core.Term()
 		s.log.Info().Str("event", "campaign").Uint64("instance", c.Instance).Uint64("term", term).
 			Uint64("leader", uint64(l.Node)).Send()
-		ctx.Request(e.ep.PID(e.cfg.Node, proposer.ActorName), &proposer.Propose{Instance: c.Instance, Value: c.Value})
+		ctx.Request(e.ep.PID(e.cfg.Node, proposer.ActorName), &proposer.Propose{Instance: c.Instance, Value: c.Value, Exclusive: c.Exclusive})
+	}
+	if r.Withdraw > 0 {
+		ctx.Send(e.ep.PID(e.cfg.Node, proposer.ActorName), &proposer.Withdraw{Instance: r.Withdraw})
 	}
 	if r.Observe > 0 {
 		ctx.Send(e.ep.PID(e.cfg.Node, learner.ActorName), &learner.Observe{Instance: r.Observe})

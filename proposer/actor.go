@@ -39,8 +39,15 @@ type ActorConfig struct {
 type Propose struct {
 	Instance uint64
 	Value    []byte
-	Reply    chan<- Outcome
+	// Exclusive: see Request.Exclusive.
+	Exclusive bool
+	Reply     chan<- Outcome
 }
+
+// Withdraw asks the local proposer actor to end its request for Instance
+// (Core.Withdraw); its Outcome then reports ErrWithdrawn. Never crosses the
+// network.
+type Withdraw struct{ Instance uint64 }
 
 // Props returns the props of a proposer actor.
 func Props(cfg ActorConfig) *actor.Props {
@@ -86,7 +93,11 @@ func (s *shell) Receive(ctx actor.Context) {
 	case *Propose:
 		s.nextID++
 		s.waiting[s.nextID] = waiter{reply: m.Reply, actor: ctx.Sender()}
-		s.core.Propose(Request{ID: s.nextID, Instance: m.Instance, Value: m.Value})
+		s.core.Propose(Request{ID: s.nextID, Instance: m.Instance, Value: m.Value, Exclusive: m.Exclusive})
+		s.flush(ctx)
+		s.schedule(ctx)
+	case *Withdraw:
+		s.core.Withdraw(m.Instance)
 		s.flush(ctx)
 		s.schedule(ctx)
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:

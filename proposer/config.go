@@ -96,6 +96,12 @@ var (
 	// ErrLeaseHeld: an acceptor refused because a leader holds a lease
 	// there. The Outcome's error is a *LeaseError that wraps it.
 	ErrLeaseHeld = errors.New("proposer: a leader holds a lease")
+	// ErrOtherValue: an Exclusive request found another value accepted in
+	// its instance by so many acceptors that no majority without it could
+	// promise.
+	ErrOtherValue = errors.New("proposer: another value is accepted in the instance")
+	// ErrWithdrawn: the caller withdrew the request (Core.Withdraw).
+	ErrWithdrawn = errors.New("proposer: request withdrawn")
 )
 
 // LeaseError reports the lease that refused a proposal: Holder leads Term

@@ -1,6 +1,7 @@
 package proposer
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -17,6 +18,14 @@ type Request struct {
 	ID       uint64
 	Instance uint64
 	Value    []byte
+	// Exclusive: propose Value or nothing. Phase 1 then counts only the
+	// promises of acceptors that accepted no other value in Instance (P2c
+	// holds for the majority it goes on with: none of them accepted
+	// anything else), and fails with ErrOtherValue once so many have that
+	// no such majority can form. A leader re-electing itself while it
+	// holds its lease uses it: acceptors let the lease holder's Accepts
+	// through, so it must never carry another node's value there.
+	Exclusive bool
 }
 
 // Outcome reports how a Request ended. With Err nil, Value was chosen for
@@ -53,7 +62,8 @@ type attempt struct {
 	ticks    int // ticks spent in this phase (or left to back off)
 	ballot   acceptor.Ballot
 	votes    map[remote.NodeID]bool
-	quiet    map[remote.NodeID]bool // acceptors in their restart quiet period, at this ballot
+	quiet    map[remote.NodeID]bool // acceptors that abstain at this ballot: restart quiet period, or rebuilding
+	foreign  map[remote.NodeID]bool // acceptors that accepted another value (Exclusive requests)
 	adopted  acceptor.Ballot        // highest accepted ballot among the promises
 	hasValue bool
 	value    []byte // the value of phase 2
@@ -99,6 +109,16 @@ func (c *Core) Propose(r Request) {
 	a := &attempt{req: r}
 	c.active[r.Instance] = a
 	c.start(a)
+}
+
+// Withdraw ends the request for instance, if one is in flight, with
+// ErrWithdrawn. Messages already sent may still be acted on: an Accept
+// in flight may still be accepted, and even chosen, as a proposer that
+// crashed leaves its messages behind.
+func (c *Core) Withdraw(instance uint64) {
+	if a := c.active[instance]; a != nil {
+		c.finish(a, nil, ErrWithdrawn)
+	}
 }
 
 // Pending reports how many requests are in flight.
@@ -170,13 +190,20 @@ func (c *Core) start(a *attempt) {
 	a.ballot = acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
 	c.round = a.ballot.Round
 	a.phase, a.ticks = preparing, 0
-	a.votes, a.quiet = map[remote.NodeID]bool{}, map[remote.NodeID]bool{}
+	a.votes, a.quiet, a.foreign = map[remote.NodeID]bool{}, map[remote.NodeID]bool{}, map[remote.NodeID]bool{}
 	a.adopted, a.hasValue, a.value = acceptor.Ballot{}, false, nil
 	c.broadcast(c.cfg.Acceptors, &acceptor.Prepare{Instance: a.req.Instance, Ballot: a.ballot})
 }
 
 func (c *Core) promise(a *attempt, m *acceptor.Promise) {
 	if !c.isAcceptor(m.From) || a.votes[m.From] {
+		return
+	}
+	if a.req.Exclusive && m.HasValue && !bytes.Equal(m.Value, a.req.Value) {
+		a.foreign[m.From] = true
+		if len(a.foreign) > len(c.cfg.Acceptors)-c.quorum {
+			c.finish(a, nil, fmt.Errorf("%w: %d of %d acceptors accepted another value in instance %d", ErrOtherValue, len(a.foreign), len(c.cfg.Acceptors), a.req.Instance))
+		}
 		return
 	}
 	a.votes[m.From] = true
@@ -219,17 +246,18 @@ func (c *Core) nack(a *attempt, m *acceptor.Nack) {
 		// A live leader's lease: retrying cannot succeed before it lapses,
 		// and the caller (a candidate) must hear of it to back off.
 		c.finish(a, nil, &LeaseError{Holder: m.LeaseHolder, Term: m.LeaseTerm, From: m.From})
-	case acceptor.NackQuiet:
-		// A restarted acceptor votes for no one until the leases it may
-		// have granted before have lapsed. That is a missing vote, not a
-		// rival: the others may still make a majority (a node restarted
-		// after a crash must not hold up the election of its successor).
-		// Give up only once they cannot.
+	case acceptor.NackQuiet, acceptor.NackRebuilding:
+		// An acceptor that restarted votes for no one until the leases it
+		// may have granted before have lapsed; one whose store was lost
+		// votes for no one in the instances its lost life may have voted
+		// in. Either is a missing vote, not a rival: the others may still
+		// make a majority (a node restarted after a crash must not hold up
+		// the election of its successor). Give up only once they cannot.
 		if c.isAcceptor(m.From) && !a.votes[m.From] {
 			a.quiet[m.From] = true
 		}
 		if len(c.cfg.Acceptors)-len(a.quiet) < c.quorum {
-			c.retry(a, fmt.Errorf("proposer: %d of %d acceptors are in their restart quiet period", len(a.quiet), len(c.cfg.Acceptors)))
+			c.retry(a, fmt.Errorf("proposer: %d of %d acceptors abstain (restart quiet period or rebuilding)", len(a.quiet), len(c.cfg.Acceptors)))
 		}
 	default:
 		// A storage failure is a missing vote: the attempt may still reach a

@@ -9,7 +9,7 @@ import (
 
 // ConfirmResult answers one Confirm call. With Err nil this node led Term
 // at some instant after the call began: by its lease (Quorum false), or
-// because a majority of acceptors had voted in nothing above Term (Quorum
+// because a majority of acceptors had accepted nothing above Term (Quorum
 // true). Otherwise Err is ErrNotLeader (Leader is the known leader, if
 // any), or ErrNoQuorum: no majority answered in time, or this node stepped
 // down for want of a majority and has heard of no leader since.
@@ -99,7 +99,7 @@ func (c *Core) confirmReply(m *acceptor.ConfirmReply) {
 	if r == nil || m.ID != r.id || c.role != leader {
 		return
 	}
-	if m.MaxInstance <= c.term {
+	if m.MaxAccepted <= c.term {
 		r.yes[m.From] = true
 	} else {
 		r.no[m.From] = true

@@ -23,10 +23,12 @@ type Event struct {
 	Reason  string // why it changed: elected, lease_expired, deposed, resigned, stepped_down
 }
 
-// Campaign asks the proposer to propose Value for Instance.
+// Campaign asks the proposer to propose Value for Instance; Exclusive:
+// Value or nothing (proposer.Request.Exclusive).
 type Campaign struct {
-	Instance uint64
-	Value    []byte
+	Instance  uint64
+	Value     []byte
+	Exclusive bool
 }
 
 // Ready is what the shell must do after a call: send Messages (Heartbeats
@@ -36,6 +38,9 @@ type Campaign struct {
 type Ready struct {
 	Messages []remote.Envelope
 	Campaign *Campaign
+	// Withdraw, if above 0, is the instance of a campaign to call off: the
+	// leader it stood against was heard again (proposer.Core.Withdraw).
+	Withdraw uint64
 	Events   []Event
 	Confirms []ConfirmResult
 	Observe  uint64
@@ -77,13 +82,17 @@ type Core struct {
 	// leader
 	elected    time.Duration
 	seq        uint64
-	sent       map[uint64]time.Duration // heartbeat seq → send time
+	sent       map[uint64]time.Duration // recent heartbeat seq → send time
 	acks       map[uint64]map[remote.NodeID]bool
 	leaseUntil time.Duration
 	lastQuorum time.Duration // send time of the newest majority-acked heartbeat
 	quorumSeen bool          // some heartbeat of this term was majority-acked
 	nextBeat   time.Duration
 	lastAck    map[remote.NodeID]time.Duration
+	// granted: per member, the send time of the newest heartbeat it
+	// granted (LeaseVoters).
+	granted map[remote.NodeID]time.Duration
+	reelect reelection
 
 	confirm confirmState
 	handoff handoff
@@ -161,9 +170,21 @@ func (c *Core) Decided(now time.Duration, term uint64, value []byte) {
 	wasLeader := c.role == leader
 	c.term, c.leader, c.campaigning, c.silent, c.noQuorum = term, l, false, false, false
 	c.handoffDecided()
+	c.reelect = reelection{}
+	if c.isSelf(l) && wasLeader {
+		// Re-elected (reelect.go): the lease it holds still excludes every
+		// other node from every term above the one it was granted for, so
+		// it carries over; only the term, the fencing token, moves on.
+		c.elected = now
+		c.sent, c.acks = map[uint64]time.Duration{}, map[uint64]map[remote.NodeID]bool{}
+		c.heartbeat()
+		c.report("reelected")
+		return
+	}
 	if c.isSelf(l) {
 		c.role, c.elected, c.seq, c.leaseUntil, c.lastQuorum, c.quorumSeen = leader, now, 0, 0, 0, false
 		c.sent, c.acks, c.lastAck = map[uint64]time.Duration{}, map[uint64]map[remote.NodeID]bool{}, map[remote.NodeID]time.Duration{}
+		c.granted = map[remote.NodeID]time.Duration{}
 		c.heartbeat()
 		c.report("elected")
 		return
@@ -190,6 +211,7 @@ func (c *Core) Tick(now time.Duration) {
 		if c.role == leader && now >= c.nextBeat {
 			c.heartbeat()
 		}
+		c.reelectTick()
 		return
 	}
 	if c.term < c.latestSeen {
@@ -242,6 +264,7 @@ func (c *Core) CampaignDone(now time.Duration, o proposer.Outcome) {
 	if c.handoff.active {
 		c.handoffOutcome(o)
 	}
+	c.reelectOutcome(o)
 	if o.Err == nil {
 		c.Decided(now, o.Instance, o.Value)
 		return
@@ -299,7 +322,7 @@ func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
 	if target == 0 {
 		target = c.freshestFollower()
 	}
-	c.role = follower
+	c.role, c.reelect = follower, reelection{}
 	c.resetTimer()
 	c.confirmFailAll(ErrNotLeader)
 	c.report("resigned")
@@ -314,12 +337,26 @@ func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
 
 func (c *Core) heard(m *acceptor.Heartbeat) {
 	c.latestSeen = max(c.latestSeen, m.Term)
-	if m.Term < c.term || (c.role == leader && m.Term == c.term) {
-		return // a stale leader, or our own heartbeat coming home
+	if m.Term < c.term || (c.role == leader && m.Term == c.term) || m.Leader == c.cfg.Self {
+		return // a stale leader, our own heartbeat coming home, or an earlier life's
+	}
+	if m.Term > c.term {
+		// Only the leader of a decided term heartbeats for it: the
+		// heartbeat is as good as the decision, and a node that just
+		// restarted knows its leader at once instead of after its learner
+		// caught up (which may take a probe or more).
+		c.Decided(c.now, m.Term, Leader{Node: m.Leader, Incarnation: m.Incarnation}.Encode())
 	}
 	c.resetTimer()
 	c.heardAt, c.heardTerm = c.now, m.Term
 	c.noQuorum = false // a leader is heard
+	if c.campaigning && !c.handoff.active && m.Term == c.term {
+		// It stood because the leader fell silent; the leader is back. Left
+		// alone the campaign retries until it wins, and without leases
+		// nothing stops it deposing a healthy leader; with leases, every
+		// refused attempt leaves promises behind.
+		c.ready.Withdraw = c.term + 1
+	}
 	if c.silent && m.Term == c.term {
 		c.silent = false
 		c.report("leader_heard")
@@ -327,7 +364,14 @@ func (c *Core) heard(m *acceptor.Heartbeat) {
 }
 
 func (c *Core) acked(m *acceptor.HeartbeatAck) {
-	if c.role != leader || m.Term != c.term || !m.Granted {
+	if c.role != leader || m.Term != c.term {
+		return
+	}
+	if !m.Granted {
+		// Its grant no longer runs for this leader, whatever it granted
+		// before: LeaseVoters counts those whose latest ack granted.
+		delete(c.granted, m.From)
+		c.reelectAsked(m)
 		return
 	}
 	// Every granted ack shows the follower is fresh, even one for a
@@ -337,7 +381,13 @@ func (c *Core) acked(m *acceptor.HeartbeatAck) {
 	if !ok {
 		return // too old to matter
 	}
-	votes := c.acks[m.Seq]
+	if prev, ok := c.granted[m.From]; !ok || sent > prev {
+		c.granted[m.From] = sent
+	}
+	votes, counting := c.acks[m.Seq]
+	if !counting {
+		return // its majority is counted already
+	}
 	votes[m.From] = true
 	if len(votes) < c.quorum {
 		return
@@ -346,17 +396,52 @@ func (c *Core) acked(m *acceptor.HeartbeatAck) {
 	if c.cfg.LeaseDuration > 0 {
 		c.leaseUntil = max(c.leaseUntil, sent+c.cfg.leaderLease())
 	}
-	for seq := range c.sent {
+	for seq := range c.acks {
 		if seq <= m.Seq {
-			delete(c.sent, seq)
 			delete(c.acks, seq)
 		}
 	}
 	c.report("")
 }
 
+// grantWindow is how long a member's grant counts in LeaseVoters: the
+// leader's own view of a lease, or without leases an election timeout.
+func (c *Core) grantWindow() time.Duration {
+	if c.cfg.LeaseDuration > 0 {
+		return c.cfg.leaderLease()
+	}
+	return c.cfg.ElectionTimeout
+}
+
+// LeaseVoters returns how many members (this one included) hold a lease
+// for this leader at now: they granted a heartbeat whose lease, counted
+// from its send time as the leader counts its own, runs still. Without
+// leases, how many granted a heartbeat sent within an election timeout.
+// 0 when this node does not lead. A leader whose lease rests on a bare
+// majority while more members are up has lost its spare votes.
+func (c *Core) LeaseVoters(now time.Duration) int {
+	if c.role != leader || !c.Leading(now) {
+		return 0
+	}
+	n := 0
+	for _, sent := range c.granted {
+		if sent+c.grantWindow() > now {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *Core) heartbeat() {
 	c.seq++
+	// Send times are kept while an ack could still count (LeaseVoters), a
+	// grant window; majorities are counted only for unacked heartbeats.
+	for seq, at := range c.sent {
+		if at+c.grantWindow() <= c.now {
+			delete(c.sent, seq)
+			delete(c.acks, seq)
+		}
+	}
 	c.sent[c.seq] = c.now
 	c.acks[c.seq] = map[remote.NodeID]bool{}
 	c.nextBeat = c.now + c.cfg.HeartbeatInterval
@@ -373,7 +458,7 @@ func (c *Core) report(reason string) {
 	if c.role == leader && !c.Leading(c.now) && c.mustStepDown() {
 		// It lost touch with a majority: its lease lapsed, or (without
 		// leases) no majority acknowledged it for an election timeout.
-		c.role, c.noQuorum = follower, true
+		c.role, c.noQuorum, c.reelect = follower, true, reelection{}
 		c.resetTimer()
 		c.confirmFailAll(ErrNoQuorum)
 		reason = "lease_expired"

@@ -57,13 +57,18 @@ func TestStaleHeartbeatDoesNotResetTimer(t *testing.T) {
 }
 
 // §Leader-watch: a follower stands only once it has caught up on the latest
-// decided instance. A heartbeat of a later term makes it ask the learner
-// (Ready.Observe) and hold back until Decided brings it up to date.
+// decided instance. A campaign refused for a later term's lease makes it ask
+// the learner (Ready.Observe) and hold back until Decided brings it up to
+// date.
 func TestFollowerBehindCatchesUpBeforeStanding(t *testing.T) {
 	c := follower(t, start)
-	c.Step(start+ms(100), beat(6, 1))
+	at, _, ok := tickUntilCampaign(c, start, start+ms(1000), ms(1))
+	if !ok {
+		t.Fatal("no campaign")
+	}
+	c.CampaignDone(at, proposer.Outcome{Instance: 5, Err: &proposer.LeaseError{Holder: 3, Term: 6, From: 2}})
 	c.Ready()
-	for now := start + ms(100); now <= start+ms(2000); now += ms(10) {
+	for now := at; now <= at+ms(2000); now += ms(10) {
 		c.Tick(now)
 		rd := c.Ready()
 		if rd.Campaign != nil {
@@ -73,16 +78,33 @@ func TestFollowerBehindCatchesUpBeforeStanding(t *testing.T) {
 			t.Fatalf("Observe = %d at %v, want 6", rd.Observe, now-start)
 		}
 	}
-	c.Decided(start+ms(2000), 6, leaderOf(3).Encode())
+	done := at + ms(2000)
+	c.Decided(done, 6, leaderOf(3).Encode())
 	rd := c.Ready()
 	if want := []watch.Event{{Term: 6, Leader: leaderOf(3), Reason: "elected"}}; !reflect.DeepEqual(rd.Events, want) {
 		t.Fatalf("events %+v, want %+v", rd.Events, want)
 	}
-	at, rd, ok := tickUntilCampaign(c, start+ms(2000), start+ms(3000), ms(1))
-	if !ok || at != start+ms(2000)+electionTimeout || rd.Observe != 0 {
-		t.Fatalf("stood at %v (ok %v, Observe %d), want a full election timeout after catching up, at %v", at-start, ok, rd.Observe, ms(2000)+electionTimeout)
+	at, rd, ok = tickUntilCampaign(c, done, done+ms(1000), ms(1))
+	if !ok || at != done+electionTimeout || rd.Observe != 0 {
+		t.Fatalf("stood at %v (ok %v, Observe %d), want a full election timeout after catching up, at %v", at-done, ok, rd.Observe, electionTimeout)
 	}
 	wantCampaign(t, rd.Campaign, 7, leaderOf(1))
+}
+
+// A heartbeat of a later term names its leader: only the leader of a
+// decided term heartbeats for it. A follower (a node just restarted, say)
+// knows that leader at once, without waiting for its learner.
+func TestHeartbeatOfLaterTermIsAdopted(t *testing.T) {
+	c := follower(t, start)
+	c.Step(start+ms(100), beat(6, 1))
+	rd := c.Ready()
+	want := []watch.Event{{Term: 6, Leader: watch.Leader{Node: 2, Incarnation: incarnationOf(2)}, Reason: "elected"}}
+	if !reflect.DeepEqual(rd.Events, want) || rd.Observe != 0 {
+		t.Fatalf("events %+v (Observe %d), want %+v", rd.Events, rd.Observe, want)
+	}
+	if term, l := c.Term(); term != 6 || l.Node != 2 {
+		t.Fatalf("term %d leader %d, want 6 and 2", term, l.Node)
+	}
 }
 
 // One campaign at a time: the next waits for CampaignDone.

@@ -101,7 +101,7 @@ func leading(t testing.TB, now time.Duration, edits ...func(*watch.Config)) *wat
 // of from.
 func ack(c *watch.Core, now time.Duration, term, seq uint64, from ...remote.NodeID) {
 	for _, id := range from {
-		c.Step(now, &acceptor.HeartbeatAck{Term: term, Seq: seq, From: id, Granted: true, MaxInstance: term})
+		c.Step(now, &acceptor.HeartbeatAck{Term: term, Seq: seq, From: id, Granted: true, MaxAccepted: term})
 	}
 }
 
@@ -109,7 +109,7 @@ func ack(c *watch.Core, now time.Duration, term, seq uint64, from ...remote.Node
 // voted in nothing above maxInstance.
 func reply(c *watch.Core, now time.Duration, round, maxInstance uint64, from ...remote.NodeID) {
 	for _, id := range from {
-		c.Step(now, &acceptor.ConfirmReply{ID: round, From: id, MaxInstance: maxInstance})
+		c.Step(now, &acceptor.ConfirmReply{ID: round, From: id, MaxAccepted: maxInstance})
 	}
 }
 

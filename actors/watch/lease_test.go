@@ -67,7 +67,7 @@ func TestAcksThatDoNotCount(t *testing.T) {
 	}{
 		{"earlier term", acceptor.HeartbeatAck{Term: 4, Seq: 1, From: 3, Granted: true}},
 		{"later term", acceptor.HeartbeatAck{Term: 6, Seq: 1, From: 3, Granted: true}},
-		{"not granted", acceptor.HeartbeatAck{Term: 5, Seq: 1, From: 3, MaxInstance: 6}},
+		{"not granted", acceptor.HeartbeatAck{Term: 5, Seq: 1, From: 3, MaxAccepted: 6}},
 		{"duplicate", acceptor.HeartbeatAck{Term: 5, Seq: 1, From: 2, Granted: true}},
 		{"unknown seq", acceptor.HeartbeatAck{Term: 5, Seq: 9, From: 3, Granted: true}},
 	} {

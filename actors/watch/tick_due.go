@@ -27,7 +27,7 @@ func (c *Core) TickDue() time.Duration {
 		due = min(due, r.started+c.cfg.ElectionTimeout, r.lastSent+c.cfg.HeartbeatInterval)
 	}
 	if c.role == leader {
-		due = min(due, c.nextBeat)
+		due = min(due, c.nextBeat, c.reelectDue())
 		switch {
 		case !c.quorumSeen:
 			// mustStepDown: a leader no majority ever acked gives up.

@@ -69,7 +69,7 @@ func twinRun(t *testing.T, seed uint64, edits []func(*watch.Config)) {
 			}
 		case x < 60: // a peer grants node 1's newest heartbeat
 			if lastBeat != nil && !deaf {
-				a := &acceptor.HeartbeatAck{Term: lastBeat.Term, Seq: lastBeat.Seq, From: remote.NodeID(2 + rng.IntN(2)), Granted: true, MaxInstance: lastBeat.Term}
+				a := &acceptor.HeartbeatAck{Term: lastBeat.Term, Seq: lastBeat.Seq, From: remote.NodeID(2 + rng.IntN(2)), Granted: true, MaxAccepted: lastBeat.Term}
 				both(func(c *watch.Core) { c.Step(now, a) })
 			}
 		case x < 80: // the campaign ends
@@ -98,7 +98,7 @@ func twinRun(t *testing.T, seed uint64, edits []func(*watch.Config)) {
 			id := confirmID
 			both(func(c *watch.Core) { c.Confirm(now, id) })
 		case x < 90:
-			r := &acceptor.ConfirmReply{ID: uint64(rng.IntN(5)), From: remote.NodeID(2 + rng.IntN(2)), MaxInstance: term}
+			r := &acceptor.ConfirmReply{ID: uint64(rng.IntN(5)), From: remote.NodeID(2 + rng.IntN(2)), MaxAccepted: term}
 			both(func(c *watch.Core) { c.Step(now, r) })
 		case x < 91:
 			target := remote.NodeID(rng.IntN(4))

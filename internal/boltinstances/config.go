@@ -8,6 +8,12 @@ type Config[T any] struct {
 	Records  []byte // bucket: Key(instance) → record of T
 	Meta     []byte // bucket holding the floor under FloorKey
 	FloorKey []byte
+	// OnCreate is written into Meta by the same transaction that creates
+	// the Records bucket, so that a store created empty can be told from
+	// one that has kept records, even across a crash in the middle of Open
+	// (the acceptor marks a new store fresh and gives it an id). Read the
+	// values with MetaUint; change them with SetMeta.
+	OnCreate []MetaValue
 
 	// Corrupt is wrapped by every error caused by the stored bytes: a
 	// record that does not decode, a foreign key, a record below the

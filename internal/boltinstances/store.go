@@ -59,10 +59,14 @@ func Open[T any](db *bbolt.DB, cfg Config[T]) (*Store[T], error) {
 		return nil, fmt.Errorf("%s is open read-only", db.Path())
 	}
 	err := db.Update(func(tx *bbolt.Tx) error {
+		created := tx.Bucket(cfg.Records) == nil
 		for _, name := range [][]byte{cfg.Records, cfg.Meta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
+		}
+		if created {
+			return putMeta(tx.Bucket(cfg.Meta), cfg.OnCreate)
 		}
 		return nil
 	})
@@ -212,6 +216,111 @@ func (s *Store[T]) Prune(below uint64) (err error) {
 		}
 		return nil
 	})
+}
+
+// MetaUint returns the number stored under key in the Meta bucket (by
+// SetMeta, or FreshKey by Open), 0 if none is.
+func (s *Store[T]) MetaUint(key []byte) (v uint64, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, s.cfg.Closed
+	}
+	defer s.recoverCorrupt(&err, "read meta")
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.cfg.Meta)
+		if b == nil {
+			return fmt.Errorf("%s: buckets missing: %w", s.cfg.Prefix, s.cfg.Corrupt)
+		}
+		raw := b.Get(key)
+		if raw == nil {
+			return nil
+		}
+		if err := record.Decode(raw, &v); err != nil {
+			return fmt.Errorf("%s: meta %s: %w: %w", s.cfg.Prefix, key, s.cfg.Corrupt, err)
+		}
+		return nil
+	})
+	return v, err
+}
+
+// MetaValue is one number of the Meta bucket, for SetMeta.
+type MetaValue struct {
+	Key   []byte
+	Value uint64 // 0 deletes the key
+}
+
+// SetMeta writes every value in one transaction, and returns after it has
+// been fsynced. The floor is not among them: Prune owns it.
+func (s *Store[T]) SetMeta(vals ...MetaValue) (err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return s.cfg.Closed
+	}
+	defer s.recoverCorrupt(&err, "write meta")
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.cfg.Meta)
+		if b == nil {
+			return fmt.Errorf("%s: buckets missing: %w", s.cfg.Prefix, s.cfg.Corrupt)
+		}
+		for _, kv := range vals {
+			if bytes.Equal(kv.Key, s.cfg.FloorKey) {
+				return fmt.Errorf("%s: write meta: %s is the floor", s.cfg.Prefix, kv.Key)
+			}
+		}
+		if err := putMeta(b, vals); err != nil {
+			return fmt.Errorf("%s: %w", s.cfg.Prefix, err)
+		}
+		return nil
+	})
+}
+
+// MetaUints returns every number of the Meta bucket whose key starts with
+// prefix, by key.
+func (s *Store[T]) MetaUints(prefix []byte) (vals map[string]uint64, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, s.cfg.Closed
+	}
+	defer s.recoverCorrupt(&err, "read meta")
+	vals = map[string]uint64{}
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(s.cfg.Meta)
+		if b == nil {
+			return fmt.Errorf("%s: buckets missing: %w", s.cfg.Prefix, s.cfg.Corrupt)
+		}
+		c := b.Cursor()
+		for k, raw := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, raw = c.Next() {
+			var v uint64
+			if err := record.Decode(raw, &v); err != nil {
+				return fmt.Errorf("%s: meta %s: %w: %w", s.cfg.Prefix, k, s.cfg.Corrupt, err)
+			}
+			vals[string(k)] = v
+		}
+		return nil
+	})
+	return vals, err
+}
+
+// putMeta writes vals into the Meta bucket b, deleting keys whose value is 0.
+func putMeta(b *bbolt.Bucket, vals []MetaValue) error {
+	for _, kv := range vals {
+		var err error
+		if kv.Value == 0 {
+			err = b.Delete(kv.Key)
+		} else {
+			var raw []byte
+			if raw, err = record.Encode(kv.Value); err == nil {
+				err = b.Put(kv.Key, raw)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write meta %s: %w", kv.Key, err)
+		}
+	}
+	return nil
 }
 
 // Close makes every later call return Config.Closed, after waiting for

@@ -50,6 +50,9 @@ func (w *eworld) runUntil(end time.Duration) error {
 		if err := w.checkLeases(); err != nil {
 			return err
 		}
+		if s := w.stable; s != nil && !s.watch.Leading(s.local(w.now)) {
+			return violated("redundancy", "leader %d stopped leading after a minority of its followers stopped, with every other node granting it a lease", s.id)
+		}
 	}
 	w.now = end
 	return nil
@@ -97,6 +100,7 @@ func (w *eworld) handle(e *event) error {
 
 func (w *eworld) tickNode(n *enode) error {
 	local := n.local(w.now)
+	w.eacceptor(n, 0, n.acc.Tick(local))
 	n.prop.Tick()
 	if err := w.eproposer(n); err != nil {
 		return err
@@ -128,14 +132,17 @@ func (w *eworld) deliverTo(n *enode, p *packet) error {
 		if err := w.ewatch(n); err != nil {
 			return err
 		}
+		if err := w.checkKnowsLeader(n, m); err != nil {
+			return err
+		}
 		n.acc.Advance(local)
 		out, _ := n.acc.Step(m)
-		w.send(n.id, remote.Envelope{To: p.from, Msg: out.Reply})
+		w.eacceptor(n, p.from, out)
 		return nil
-	case *acceptor.ConfirmRequest:
+	case *acceptor.ConfirmRequest, *acceptor.RebuildQuery, *acceptor.RebuildReport:
 		n.acc.Advance(local)
 		out, _ := n.acc.Step(m)
-		w.send(n.id, remote.Envelope{To: p.from, Msg: out.Reply})
+		w.eacceptor(n, p.from, out)
 		return nil
 	case *acceptor.HeartbeatAck, *acceptor.ConfirmReply:
 		n.watch.Step(local, m)
@@ -143,15 +150,12 @@ func (w *eworld) deliverTo(n *enode, p *packet) error {
 	case *acceptor.Prepare, *acceptor.Accept:
 		n.acc.Advance(local)
 		out, _ := n.acc.Step(m)
-		must(n.accStore.Save(out.Persist))
 		if a, ok := out.Reply.(*acceptor.Accepted); ok {
 			if err := w.truth.accepted(n.id, a.Instance, a.Ballot, m.(*acceptor.Accept).Value); err != nil {
 				return err
 			}
 		}
-		if out.Reply != nil {
-			w.send(n.id, remote.Envelope{To: p.from, Msg: out.Reply})
-		}
+		w.eacceptor(n, p.from, out)
 		return nil
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
 		n.prop.Step(m)
@@ -162,6 +166,42 @@ func (w *eworld) deliverTo(n *enode, p *packet) error {
 		return violated("known message", "node %d got unroutable %T", n.id, msg)
 	}
 	return w.elearner(n, out)
+}
+
+// eacceptor does what the acceptor's shell does with an output: settle,
+// persist, reply to from, send to other acceptors.
+func (w *eworld) eacceptor(n *enode, from remote.NodeID, out acceptor.Output) {
+	if out.Settle != nil {
+		must(n.accStore.Settle(*out.Settle))
+		n.checking, n.voteFloor = false, max(n.voteFloor, out.Settle.VoteFloor)
+	}
+	must(n.accStore.Save(out.Persist))
+	if out.Reply != nil {
+		w.send(n.id, remote.Envelope{To: from, Msg: out.Reply})
+	}
+	for _, env := range out.Send {
+		w.send(n.id, env)
+	}
+	for _, ev := range out.Events {
+		w.trace("node %d acceptor %+v", n.id, ev)
+	}
+}
+
+// checkKnowsLeader: a node that hears the heartbeat of the leader of the
+// latest chosen term knows that leader at once (a node restarted at any
+// moment must not stay blind to the leader; a heartbeat names it).
+func (w *eworld) checkKnowsLeader(n *enode, m *acceptor.Heartbeat) error {
+	top := w.truth.frontier()
+	if m.Term != top || n.id == m.Leader {
+		return nil
+	}
+	if l, err := watch.DecodeLeader(w.truth.chosen[top]); err != nil || l.Node != m.Leader {
+		return nil
+	}
+	if t, l := n.watch.Term(); t < top || (t == top && l.Node != m.Leader) {
+		return violated("knows the leader it hears", "node %d heard leader %d's heartbeat of term %d but knows term %d, leader %d", n.id, m.Leader, top, t, l.Node)
+	}
+	return nil
 }
 
 func (w *eworld) eproposer(n *enode) error {
@@ -200,6 +240,7 @@ func (w *eworld) elearner(n *enode, out learner.Output) error {
 		if err := w.truth.believed("learner", n.id, d.Instance, d.Value); err != nil {
 			return err
 		}
+		w.learned = max(w.learned, d.Instance)
 		n.watch.Decided(n.local(w.now), d.Instance, d.Value)
 	}
 	if len(out.Learned) > 0 {
@@ -217,11 +258,17 @@ func (w *eworld) ewatch(n *enode) error {
 	if r.Observe > 0 {
 		n.lrn.Observe(r.Observe)
 	}
+	if r.Withdraw > 0 {
+		n.prop.Withdraw(r.Withdraw)
+		if err := w.eproposer(n); err != nil {
+			return err
+		}
+	}
 	if c := r.Campaign; c != nil {
 		w.nextReq++
 		n.campaignID = w.nextReq
 		w.truth.propose(c.Value)
-		n.prop.Propose(proposer.Request{ID: w.nextReq, Instance: c.Instance, Value: c.Value})
+		n.prop.Propose(proposer.Request{ID: w.nextReq, Instance: c.Instance, Value: c.Value, Exclusive: c.Exclusive})
 		if err := w.eproposer(n); err != nil {
 			return err
 		}
@@ -240,8 +287,15 @@ func (w *eworld) ewatch(n *enode) error {
 		if cr.Quorum {
 			w.res.Confirms++
 		}
-		if asked > cr.Term {
-			return violated("confirmation is linearizable", "node %d confirmed term %d, but term %d was chosen before it asked", n.id, cr.Term, asked)
+		for t := cr.Term + 1; t <= asked; t++ {
+			// A later term chosen for this same process is its own
+			// re-election (actors/watch/reelect.go): the term it confirms
+			// may be one behind until it learns it, but no other node led
+			// in between, so what the term fences stays fenced.
+			if l, err := watch.DecodeLeader(w.truth.chosen[t]); err == nil && l.Node == n.id && (l.Incarnation == n.incarnation || l.Incarnation == 0) {
+				continue
+			}
+			return violated("confirmation is linearizable", "node %d confirmed term %d, but term %d was chosen for another before it asked", n.id, cr.Term, t)
 		}
 	}
 	return nil

@@ -36,6 +36,7 @@ type ElectionResult struct {
 	LeaseGrants  int // times a node started leading
 	Confirms     int // quorum confirmations that succeeded
 	Faults       int
+	Wipes        int // disks lost
 	SimulatedFor time.Duration
 	Violation    error
 }
@@ -59,6 +60,10 @@ type enode struct {
 	campaignID  uint64
 	confirmAt   map[uint64]uint64 // confirm id → chosen frontier when asked
 	lastTerm    uint64
+	// checking: its store is fresh and its start-up check has not settled
+	// (acceptor/startup.go); voteFloor: what the check settled on.
+	checking  bool
+	voteFloor uint64
 }
 
 func (n *enode) local(t time.Duration) time.Duration {
@@ -116,7 +121,10 @@ type eworld struct {
 	lastLeader map[uint64]remote.NodeID
 	nextReq    uint64
 	res        ElectionResult
-	handoffErr error // a violation found while a chaos step resigned
+	handoffErr error  // a violation found while a chaos step resigned
+	stable     *enode // the leader that must keep leading (redundancy)
+	disks      bool   // this schedule's faults lose disks often
+	learned    uint64 // the highest instance any learner learned
 	wcfg       func(id remote.NodeID, inc uint64) watch.Config
 }
 
@@ -126,6 +134,8 @@ func newEWorld(opt ElectionOptions) *eworld {
 		cut: map[[2]remote.NodeID]bool{}, truth: newTruth(opt.Nodes),
 	}
 	w.loss, w.dup = w.rng.Float64()*0.2, w.rng.Float64()*0.1
+	// A third of the schedules lose disks often (chaos): see wipe.
+	w.disks = w.rng.IntN(3) == 0
 	for i := 1; i <= opt.Nodes; i++ {
 		w.ids = append(w.ids, remote.NodeID(i))
 	}
@@ -159,6 +169,15 @@ func newEWorld(opt ElectionOptions) *eworld {
 
 func (w *eworld) node(id remote.NodeID) *enode { return w.nodes[id-1] }
 
+// blank: n's store is fresh and unchecked, or was rebuilt and the cluster
+// has not yet learned an instance up to its bound (acceptor/startup.go):
+// it cannot vote in every instance the cluster may still need to decide
+// or learn again, so it is no help to a majority there. Wipes keep blank
+// nodes a minority.
+func (w *eworld) blank(n *enode) bool {
+	return n.checking || n.voteFloor > w.learned+1
+}
+
 // boot starts a process: fresh incarnation, cores rebuilt from the stores.
 func (w *eworld) boot(n *enode) {
 	n.accStore.Reopen()
@@ -183,6 +202,8 @@ func (w *eworld) boot(n *enode) {
 	must(err)
 	n.up, n.pausedUntil, n.campaignID, n.lastTerm = true, 0, 0, top.Instance
 	n.confirmAt = map[uint64]uint64{}
+	n.checking, n.voteFloor = n.acc.Checking(), n.acc.VoteFloor()
+	w.eacceptor(n, 0, n.acc.StartCheck(w.ids, local))
 	w.schedule(&event{at: w.now + time.Duration(w.rng.Int64N(int64(tick))), node: n.id, kind: evTick})
 }
 

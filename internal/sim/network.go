@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"time"
+
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/learner"
 	"github.com/synod/synod/proposer"
@@ -45,7 +47,7 @@ func (w *world) deliver(p packet) error {
 	must(err)
 	w.trace("deliver %d→%d %T%+v", p.from, p.to, msg, msg)
 	switch m := msg.(type) {
-	case *acceptor.Prepare, *acceptor.Accept:
+	case *acceptor.Prepare, *acceptor.Accept, *acceptor.RebuildQuery, *acceptor.RebuildReport:
 		return w.acceptorStep(n, p.from, m)
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
 		n.prop.Step(m)
@@ -62,19 +64,36 @@ func (w *world) deliver(p packet) error {
 // acceptorStep runs the acceptor and does what its shell does: persist,
 // then reply. Every Accepted it sends is a vote the truth counts.
 func (w *world) acceptorStep(n *node, from remote.NodeID, msg any) error {
+	n.acc.Advance(w.clock())
 	out, _ := n.acc.Step(msg)
-	must(n.accStore.Save(out.Persist))
 	if a, ok := out.Reply.(*acceptor.Accepted); ok {
 		value := msg.(*acceptor.Accept).Value
 		if err := w.truth.accepted(n.id, a.Instance, a.Ballot, value); err != nil {
 			return err
 		}
 	}
+	w.acceptorOutput(n, from, out)
+	return nil
+}
+
+// acceptorOutput does what the acceptor's shell does with an output:
+// settle, persist, reply, send.
+func (w *world) acceptorOutput(n *node, from remote.NodeID, out acceptor.Output) {
+	if out.Settle != nil {
+		must(n.accStore.Settle(*out.Settle))
+	}
+	must(n.accStore.Save(out.Persist))
 	if out.Reply != nil {
 		w.send(n.id, remote.Envelope{To: from, Msg: out.Reply})
 	}
-	return nil
+	for _, env := range out.Send {
+		w.send(n.id, env)
+	}
 }
+
+// clock is the untimed simulation's stand-in for a monotonic clock, for
+// the acceptor's start-up check: a tick per step.
+func (w *world) clock() time.Duration { return time.Duration(w.step) * 10 * time.Millisecond }
 
 func (w *world) proposerReady(n *node) error {
 	r := n.prop.Ready()
@@ -113,6 +132,7 @@ func (w *world) learnerOutput(n *node, out learner.Output) error {
 
 // tick advances one node's clock by a tick.
 func (w *world) tick(n *node) error {
+	w.acceptorOutput(n, 0, n.acc.Tick(w.clock()))
 	n.prop.Tick()
 	if err := w.proposerReady(n); err != nil {
 		return err

@@ -96,6 +96,12 @@ func newWorld(opt Options) *world {
 	}
 	for _, id := range w.ids {
 		n := &node{id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore()}
+		// Settled, as after a bootstrap: this simulation proposes instances
+		// in any order, while a rebuilt acceptor's bound assumes a proposer
+		// starts instance k only once k-1 is decided, as the election's
+		// leader-watch does. The election simulation runs the start-up
+		// check, with disk wipes.
+		must(n.accStore.Settle(acceptor.Settlement{}))
 		w.nodes = append(w.nodes, n)
 		w.boot(n)
 	}

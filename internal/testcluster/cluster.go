@@ -136,7 +136,7 @@ func (c *Cluster) boot(n *Node) {
 	c.must(err)
 	n.Endpoint = ep
 	seed := uint64(c.opt.Seed)*1000 + uint64(n.ID)
-	n.Acceptor = c.spawn(n, acceptor.ActorName, acceptor.Props(acceptor.ActorConfig{Self: n.ID, Store: n.accStore, Log: log}))
+	n.Acceptor = c.spawn(n, acceptor.ActorName, acceptor.Props(acceptor.ActorConfig{Self: n.ID, Store: n.accStore, Members: c.ids, Peers: n.Endpoint, Log: log}))
 	lcfg := learner.DefaultConfig(n.ID, c.others(n.ID))
 	lcfg.Retention = c.opt.Retention
 	n.Learner = c.spawn(n, learner.ActorName, learner.Props(learner.ActorConfig{
@@ -189,7 +189,7 @@ func (c *Cluster) RestartAcceptor(id remote.NodeID) {
 	n := c.Node(id)
 	c.must(n.System.Root.StopFuture(n.Acceptor).Wait())
 	log := c.opt.Log.With().Uint64("node", uint64(n.ID)).Logger()
-	n.Acceptor = c.spawn(n, acceptor.ActorName, acceptor.Props(acceptor.ActorConfig{Self: n.ID, Store: n.accStore, Log: log}))
+	n.Acceptor = c.spawn(n, acceptor.ActorName, acceptor.Props(acceptor.ActorConfig{Self: n.ID, Store: n.accStore, Members: c.ids, Peers: n.Endpoint, Log: log}))
 }
 
 // RestartNode stops node id's whole actor system, closes its endpoint and
