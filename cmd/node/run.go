@@ -19,10 +19,17 @@ worker gracefully (it resigns and hands leadership off) and exits 0.
 
 With --no-supervise the node runs in this process, for systemd or Kubernetes.
 
+Every node of a cluster can share one config file: "members" lists every
+node, this one included, and --id (or SYNOD_ID, or --id-from-hostname in a
+StatefulSet) picks this one. A node with no other members refuses to start
+unless --single-node is set.
+
 Settings come from flags, then SYNOD_* environment variables (SYNOD_CLUSTER,
-SYNOD_ID, SYNOD_LISTEN, SYNOD_PEERS=1=h:p,2=h:p, SYNOD_DATA_DIR, SYNOD_ADMIN,
-SYNOD_TLS_CERT, SYNOD_TLS_KEY, SYNOD_TLS_CA, SYNOD_INSECURE, SYNOD_HEARTBEAT,
-SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the --config file.`,
+SYNOD_ID, SYNOD_ID_FROM_HOSTNAME, SYNOD_MEMBERS=1=h:p,2=h:p,3=h:p,
+SYNOD_LISTEN, SYNOD_PEERS=2=h:p,3=h:p, SYNOD_SINGLE_NODE, SYNOD_DATA_DIR,
+SYNOD_ADMIN, SYNOD_TLS_CERT, SYNOD_TLS_KEY, SYNOD_TLS_CA, SYNOD_INSECURE,
+SYNOD_HEARTBEAT, SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the
+--config file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			nc, err := loadConfig(cmd.Flags())
