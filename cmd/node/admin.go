@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -122,22 +121,12 @@ func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.Ser
 // close stops the metrics' follower of leadership changes. Idempotent.
 func (a *adminAPI) close() { a.metrics.close() }
 
-// startAdmin serves the admin API on nc.Admin with the metrics the
-// Election alone provides, and restarts as the worker's restart count. See
-// startAdminWith.
-func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Logger) (*adminServer, error) {
-	return startAdminWith(nc, e, metricsSources{WorkerRestarts: restarts}, log)
-}
-
-// startAdminWith serves the admin API on nc.Admin; with no address it
-// serves nothing and stop does nothing.
-func startAdminWith(nc nodeConfig, e *actors.Election, src metricsSources, log zerolog.Logger) (*adminServer, error) {
-	if nc.Admin == "" {
-		return &adminServer{}, nil
-	}
-	ln, err := net.Listen("tcp", nc.Admin)
-	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
+// serveAdmin serves the admin API on ln, which startNode bound before
+// the node joined the cluster; with no listener it serves nothing and
+// stop does nothing.
+func serveAdmin(ln net.Listener, nc nodeConfig, e *actors.Election, src metricsSources, log zerolog.Logger) *adminServer {
+	if ln == nil {
+		return &adminServer{}
 	}
 	api := newAdminAPI(nc, e, src)
 	a := &adminServer{srv: &http.Server{Handler: api, ReadHeaderTimeout: 5 * time.Second}, api: api}
@@ -147,7 +136,7 @@ func startAdminWith(nc nodeConfig, e *actors.Election, src metricsSources, log z
 		}
 	}()
 	log.Info().Str("event", "admin_started").Str("addr", ln.Addr().String()).Send()
-	return a, nil
+	return a
 }
 
 func (a *adminServer) stop(ctx context.Context) {

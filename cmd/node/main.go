@@ -14,9 +14,9 @@ import (
 func main() {
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "synod:", err)
-		var se *startError
-		if errors.As(err, &se) {
-			os.Exit(exitCannotStart)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
 		}
 		os.Exit(1)
 	}

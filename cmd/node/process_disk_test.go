@@ -250,7 +250,7 @@ func TestProcessReadOnlyDataDirRefused(t *testing.T) {
 		args []string
 		code int
 	}{
-		{append([]string{"run"}, flags...), 1},
+		{append([]string{"run"}, flags...), exitCannotStart},
 		{append([]string{"run", "--no-supervise"}, flags...), exitCannotStart},
 	} {
 		code, out := runOnce(t, 20*time.Second, tc.args...)

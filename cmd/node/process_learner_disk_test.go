@@ -66,7 +66,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 		code int
 		want string
 	}{
-		{"supervised", []string{"run"}, 1, "restarting cannot fix that, so the supervisor stops"},
+		{"supervised", []string{"run"}, exitCannotStart, "restarting cannot fix that, so the supervisor stops"},
 		{"worker", []string{"run", "--no-supervise"}, exitCannotStart, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,12 @@ child process ("the worker") and restarts it with exponential backoff whenever
 it exits, crashes or is killed. SIGTERM or SIGINT to the supervisor stops the
 worker gracefully (it resigns and hands leadership off) and exits 0.
 
+A worker that cannot start exits 3 when its data dir is damaged, another
+node's or not writable (the supervisor then stops at once), and 4 for any
+other start failure, such as a port in use or a data dir locked by another
+process (the supervisor retries, and stops after 5 such failures in a row
+with the same error). The supervisor exits with the same status.
+
 With --no-supervise the node runs in this process, for systemd or Kubernetes.
 
 Every node of a cluster can share one config file: "members" lists every
