@@ -45,6 +45,12 @@ type status struct {
 	PID           int            `json:"pid"`
 	UptimeMS      int64          `json:"uptime_ms"`
 	Members       []memberStatus `json:"members"`
+	// NotReady is why /readyz answers 503 (no leader known), as it says;
+	// empty when a leader is known.
+	NotReady string `json:"not_ready,omitempty"`
+	// Peers is the transport's view of each peer's connection; absent
+	// when the transport does not report it.
+	Peers []peerReport `json:"peers,omitempty"`
 }
 
 type memberStatus struct {
@@ -89,7 +95,9 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 			writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term})
 			return
 		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no leader known"})
+		peers, known := src.peerReports()
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready",
+			"reason": notReadyReason(peers, known), "peers": peers})
 	})
 	mux.HandleFunc("POST /resign", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
@@ -155,6 +163,13 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	}
 	if src.ActorRestarts != nil {
 		s.ActorRestarts = int64(src.ActorRestarts.Count())
+	}
+	peers, known := src.peerReports()
+	if known {
+		s.Peers = peers
+	}
+	if l.Leader == 0 {
+		s.NotReady = notReadyReason(peers, known)
 	}
 	now := time.Now()
 	for _, m := range e.Members() {

@@ -124,7 +124,7 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 		return fail(fmt.Errorf("spawn: %w", err))
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
-	src := metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}
+	src := metricsSources{Frames: tr.Stats, Peers: tr.PeerStatus, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}
 	admin := serveAdmin(adminLn, nc, e, src, stderr)
 	return &runningNode{e: e, admin: admin, log: stderr, stop: stop}, nil
 }
