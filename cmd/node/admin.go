@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -110,9 +112,25 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "to: want a node id above 0"})
 			return
 		}
+		target := remote.NodeID(to)
+		if !isMember(e, target) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("to: node %d is not a member (members: %s)", to, memberIDs(e))})
+			return
+		}
+		// A node that does not lead cannot hand leadership to anyone, this
+		// node included: say so, and who does lead, before anything else.
+		if !e.IsLeader() {
+			l, _ := e.Leader()
+			writeResult(w, &actors.NotLeaderError{Leader: l.Leader, Term: l.Term}, e)
+			return
+		}
+		if target == nc.ID {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("to: node %d is this node, which leads already", to)})
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
 		defer cancel()
-		writeResult(w, e.TransferTo(ctx, remote.NodeID(to)), e)
+		writeResult(w, e.TransferTo(ctx, target), e)
 	})
 	mux.HandleFunc("POST /confirm", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), confirmTimeout)
@@ -196,11 +214,41 @@ func writeResult(w http.ResponseWriter, err error, e *actors.Election) {
 		switch {
 		case errors.As(err, &nl):
 			body["leader_hint"] = nl.Leader
+			body["error"] = notLeaderText(nl)
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, actors.ErrNoQuorum):
 			code = http.StatusServiceUnavailable
 		}
 	}
 	writeJSON(w, code, body)
+}
+
+// notLeaderText tells the caller of POST /resign or /transfer on a node
+// that does not lead where to go instead.
+func notLeaderText(nl *actors.NotLeaderError) string {
+	if nl.Leader == 0 {
+		return "not the leader, and no leader is known (an election may be under way); try again shortly"
+	}
+	return fmt.Sprintf("not the leader; ask node %d, which leads term %d", nl.Leader, nl.Term)
+}
+
+// isMember reports whether id is a node of e's cluster, e's own included.
+func isMember(e *actors.Election, id remote.NodeID) bool {
+	for _, m := range e.Members() {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// memberIDs lists the node ids of e's cluster, for an error message.
+func memberIDs(e *actors.Election) string {
+	var ids []remote.NodeID
+	for _, m := range e.Members() {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	return joinIDs(ids)
 }
 
 // confirmBody is the body of POST /confirm.
