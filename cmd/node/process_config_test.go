@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -107,4 +108,32 @@ func firstLeader(dataDir string) string {
 		}
 	}
 	return ""
+}
+
+// TestRunCheck: run --check resolves each node of one shared file, prints
+// which entry is this node and where it listens, and starts nothing.
+func TestRunCheck(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "cluster.yaml")
+	yaml := "cluster: k\nlisten: 0.0.0.0:7100\ninsecure: true\ndata-dir: " + filepath.Join(dir, "data") +
+		"\nmembers: [1=synod-0.synod:7100, 2=synod-1.synod:7100, 3=synod-2.synod:7100]\n"
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[int]string{
+		1: "node 1 of cluster \"k\": settings ok\n  listen    0.0.0.0:7100 (the others reach it at synod-0.synod:7100)\n  peers     2=synod-1.synod:7100, 3=synod-2.synod:7100\n",
+		3: "  peers     1=synod-0.synod:7100, 2=synod-1.synod:7100\n",
+	} {
+		code, out := runOnce(t, 10*time.Second, "run", "--check", "--config", config, "--id", strconv.Itoa(id))
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("--id %d: exit %d, output:\n%s\nwant it to contain:\n%s", id, code, out, want)
+		}
+	}
+	if code, out := runOnce(t, 10*time.Second, "run", "--check", "--config", config, "--id", "4"); code != 1 ||
+		!strings.Contains(out, "this node (id 4) is not among the members (1, 2, 3)") {
+		t.Errorf("--id 4: exit %d, output:\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Errorf("--check created the data dir (%v)", err)
+	}
 }

@@ -1,6 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -42,6 +48,13 @@ SYNOD_HEARTBEAT, SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the
 			if err != nil {
 				return err
 			}
+			if check, _ := cmd.Flags().GetBool("check"); check {
+				if _, err := nc.grpcConfig(); err != nil {
+					return err
+				}
+				printConfig(cmd.OutOrStdout(), nc)
+				return nil
+			}
 			if noSup, _ := cmd.Flags().GetBool("no-supervise"); noSup {
 				return runWorker(nc)
 			}
@@ -50,5 +63,39 @@ SYNOD_HEARTBEAT, SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the
 	}
 	addConfigFlags(cmd.Flags())
 	cmd.Flags().Bool("no-supervise", false, "run the node in this process, without a supervisor")
+	cmd.Flags().Bool("check", false, "check the settings, print what this node would run with, and exit")
 	return cmd
+}
+
+// printConfig shows what a node resolved from its settings, for --check:
+// with one file for every node, which entry is this node, and where it
+// listens, are what a reader wants confirmed.
+func printConfig(w io.Writer, nc nodeConfig) {
+	fmt.Fprintf(w, "node %d of cluster %q: settings ok\n", nc.ID, nc.Cluster)
+	listen := nc.Listen
+	if nc.Address != nc.Listen {
+		listen += " (the others reach it at " + nc.Address + ")"
+	}
+	peers := "none (single-node)"
+	if len(nc.Peers) > 0 {
+		var list []string
+		for _, id := range slices.Sorted(maps.Keys(nc.Peers)) {
+			list = append(list, fmt.Sprintf("%d=%s", id, nc.Peers[id]))
+		}
+		peers = strings.Join(list, ", ")
+	}
+	admin := nc.Admin
+	if admin == "" {
+		admin = "none"
+	}
+	tls := "mutual TLS"
+	switch {
+	case nc.TLSCert == "" && nc.Insecure:
+		tls = "plaintext (insecure)"
+	case nc.TLSCert == "":
+		tls = "plaintext on loopback"
+	}
+	for _, row := range [][2]string{{"listen", listen}, {"peers", peers}, {"admin", admin}, {"data-dir", nc.DataDir}, {"transport", tls}} {
+		fmt.Fprintf(w, "  %-9s %s\n", row[0], row[1])
+	}
 }
