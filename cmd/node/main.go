@@ -1,6 +1,6 @@
 // Command node is synod's node binary (built as "synod"): it runs a node
 // under a process supervisor, starts a local demo cluster, and renders the
-// supervision log. See DESIGN.md, "Node binary".
+// supervision log.
 package main
 
 import (

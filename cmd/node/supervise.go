@@ -13,7 +13,7 @@ import (
 	"github.com/synod/synod/supervisor"
 )
 
-// The process supervisor's restart policy (DESIGN.md, "Node restart").
+// The process supervisor's restart policy.
 const (
 	backoffMin = 100 * time.Millisecond // first wait before a restart
 	backoffMax = 5 * time.Second        // the doubling stops here
