@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,6 +47,12 @@ type status struct {
 	PID           int            `json:"pid"`
 	UptimeMS      int64          `json:"uptime_ms"`
 	Members       []memberStatus `json:"members"`
+	// NotReady is why /readyz answers 503 (no leader known), as it says;
+	// empty when a leader is known.
+	NotReady string `json:"not_ready,omitempty"`
+	// Peers is the transport's view of each peer's connection; absent
+	// when the transport does not report it.
+	Peers []peerReport `json:"peers,omitempty"`
 }
 
 type memberStatus struct {
@@ -90,7 +97,9 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 			writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term})
 			return
 		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no leader known"})
+		peers, known := src.peerReports()
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready",
+			"reason": notReadyReason(peers, known), "peers": peers})
 	})
 	mux.HandleFunc("POST /resign", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
@@ -103,9 +112,25 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "to: want a node id above 0"})
 			return
 		}
+		target := remote.NodeID(to)
+		if !isMember(e, target) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("to: node %d is not a member (members: %s)", to, memberIDs(e))})
+			return
+		}
+		// A node that does not lead cannot hand leadership to anyone, this
+		// node included: say so, and who does lead, before anything else.
+		if !e.IsLeader() {
+			l, _ := e.Leader()
+			writeResult(w, &actors.NotLeaderError{Leader: l.Leader, Term: l.Term}, e)
+			return
+		}
+		if target == nc.ID {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("to: node %d is this node, which leads already", to)})
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), adminCallTimeout)
 		defer cancel()
-		writeResult(w, e.TransferTo(ctx, remote.NodeID(to)), e)
+		writeResult(w, e.TransferTo(ctx, target), e)
 	})
 	mux.HandleFunc("POST /confirm", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), confirmTimeout)
@@ -122,22 +147,12 @@ func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.Ser
 // close stops the metrics' follower of leadership changes. Idempotent.
 func (a *adminAPI) close() { a.metrics.close() }
 
-// startAdmin serves the admin API on nc.Admin with the metrics the
-// Election alone provides, and restarts as the worker's restart count. See
-// startAdminWith.
-func startAdmin(nc nodeConfig, e *actors.Election, restarts int, log zerolog.Logger) (*adminServer, error) {
-	return startAdminWith(nc, e, metricsSources{WorkerRestarts: restarts}, log)
-}
-
-// startAdminWith serves the admin API on nc.Admin; with no address it
-// serves nothing and stop does nothing.
-func startAdminWith(nc nodeConfig, e *actors.Election, src metricsSources, log zerolog.Logger) (*adminServer, error) {
-	if nc.Admin == "" {
-		return &adminServer{}, nil
-	}
-	ln, err := net.Listen("tcp", nc.Admin)
-	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
+// serveAdmin serves the admin API on ln, which startNode bound before
+// the node joined the cluster; with no listener it serves nothing and
+// stop does nothing.
+func serveAdmin(ln net.Listener, nc nodeConfig, e *actors.Election, src metricsSources, log zerolog.Logger) *adminServer {
+	if ln == nil {
+		return &adminServer{}
 	}
 	api := newAdminAPI(nc, e, src)
 	a := &adminServer{srv: &http.Server{Handler: api, ReadHeaderTimeout: 5 * time.Second}, api: api}
@@ -147,7 +162,7 @@ func startAdminWith(nc nodeConfig, e *actors.Election, src metricsSources, log z
 		}
 	}()
 	log.Info().Str("event", "admin_started").Str("addr", ln.Addr().String()).Send()
-	return a, nil
+	return a
 }
 
 func (a *adminServer) stop(ctx context.Context) {
@@ -166,6 +181,13 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	}
 	if src.ActorRestarts != nil {
 		s.ActorRestarts = int64(src.ActorRestarts.Count())
+	}
+	peers, known := src.peerReports()
+	if known {
+		s.Peers = peers
+	}
+	if l.Leader == 0 {
+		s.NotReady = notReadyReason(peers, known)
 	}
 	now := time.Now()
 	for _, m := range e.Members() {
@@ -192,11 +214,41 @@ func writeResult(w http.ResponseWriter, err error, e *actors.Election) {
 		switch {
 		case errors.As(err, &nl):
 			body["leader_hint"] = nl.Leader
+			body["error"] = notLeaderText(nl)
 		case errors.Is(err, context.DeadlineExceeded), errors.Is(err, actors.ErrNoQuorum):
 			code = http.StatusServiceUnavailable
 		}
 	}
 	writeJSON(w, code, body)
+}
+
+// notLeaderText tells the caller of POST /resign or /transfer on a node
+// that does not lead where to go instead.
+func notLeaderText(nl *actors.NotLeaderError) string {
+	if nl.Leader == 0 {
+		return "not the leader, and no leader is known (an election may be under way); try again shortly"
+	}
+	return fmt.Sprintf("not the leader; ask node %d, which leads term %d", nl.Leader, nl.Term)
+}
+
+// isMember reports whether id is a node of e's cluster, e's own included.
+func isMember(e *actors.Election, id remote.NodeID) bool {
+	for _, m := range e.Members() {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// memberIDs lists the node ids of e's cluster, for an error message.
+func memberIDs(e *actors.Election) string {
+	var ids []remote.NodeID
+	for _, m := range e.Members() {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	return joinIDs(ids)
 }
 
 // confirmBody is the body of POST /confirm.

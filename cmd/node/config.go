@@ -19,10 +19,17 @@ import (
 // the flags have been merged and parsed. Zero durations mean "the default
 // of actors.DefaultConfig".
 type nodeConfig struct {
-	Cluster         string
-	ID              remote.NodeID
-	Listen          string
+	Cluster string
+	ID      remote.NodeID
+	// Listen is the host:port the transport binds; Address is this node's
+	// address as the others reach it (its entry in members). They differ
+	// when listen names a bind address such as 0.0.0.0:7000; without
+	// members, Address is Listen.
+	Listen, Address string
+	// Peers are the other nodes; empty only with SingleNode.
 	Peers           map[remote.NodeID]string
+	fromMembers     bool // Peers and Address came from the member list
+	SingleNode      bool
 	DataDir         string
 	Admin           string // empty: no admin server
 	TLSCert         string
@@ -37,12 +44,20 @@ type nodeConfig struct {
 }
 
 // Setting names: the flag, the YAML key and (upper-cased, "-" → "_", with
-// the SYNOD_ prefix) the environment variable. "peer" is a list; in the
-// environment (SYNOD_PEERS) its items are separated by commas.
+// the SYNOD_ prefix) the environment variable. "member" and "peer" are
+// lists; in the environment (SYNOD_MEMBERS, SYNOD_PEERS) their items are
+// separated by commas, and in a file they may be spelt "members" and
+// "peers".
 var settingNames = []string{
-	"cluster", "id", "listen", "peer", "data-dir", "admin", "tls-cert", "tls-key", "tls-ca",
-	"insecure", "heartbeat", "election-timeout", "lease", "preset",
+	"cluster", "id", "id-from-hostname", "member", "listen", "peer", "single-node", "data-dir", "admin",
+	"tls-cert", "tls-key", "tls-ca", "insecure", "heartbeat", "election-timeout", "lease", "preset",
 }
+
+// listEnv names the environment variables of the list settings.
+var listEnv = map[string]string{"member": "SYNOD_MEMBERS", "peer": "SYNOD_PEERS"}
+
+// fileAlias maps the plural spellings a file may use to the setting.
+var fileAlias = map[string]string{"members": "member", "peers": "peer"}
 
 // layer holds raw setting values from one source; a missing key means the
 // source does not set it.
@@ -51,9 +66,9 @@ type layer map[string][]string
 // defaultLayer holds the defaults that are not actors.DefaultConfig's.
 var defaultLayer = layer{"cluster": {"synod"}}
 
-// fileLayer reads a YAML file whose keys are the setting names ("peers"
-// may stand for "peer"). Unknown keys are errors, so that a typo does not
-// silently fall back to a default.
+// fileLayer reads a YAML file whose keys are the setting names ("members"
+// and "peers" may stand for "member" and "peer"). Unknown keys are errors,
+// so that a typo does not silently fall back to a default.
 func fileLayer(path string) (layer, error) {
 	f, err := readConfigFile(path)
 	if err != nil {
@@ -71,10 +86,10 @@ type configFile struct {
 }
 
 // listSettings may hold several values; every other setting holds one.
-var listSettings = map[string]bool{"peer": true}
+var listSettings = map[string]bool{"member": true, "peer": true}
 
 // readConfigFile reads and checks the shape of a config file: a mapping of
-// known setting names to a value, or for "peer" a list of values. Each
+// known setting names to a value, or for a list setting a list of values. Each
 // error names the file, the line and the key.
 func readConfigFile(path string) (*configFile, error) {
 	data, err := os.ReadFile(path)
@@ -101,8 +116,8 @@ func readConfigFile(path string) (*configFile, error) {
 			return fmt.Errorf("config file %s: line %d: %s: %s", path, k.Line, key, fmt.Sprintf(format, args...))
 		}
 		name := key
-		if name == "peers" {
-			name = "peer"
+		if alias, ok := fileAlias[key]; ok {
+			name = alias
 		}
 		if !isSetting(name) {
 			return nil, at("unknown setting (known: %s)", strings.Join(settingNames, ", "))
@@ -189,15 +204,15 @@ func isSetting(name string) bool {
 func envLayer(getenv func(string) string) layer {
 	l := layer{}
 	for _, name := range settingNames {
-		key := "SYNOD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		if name == "peer" {
-			key = "SYNOD_PEERS"
+		key, list := listEnv[name]
+		if !list {
+			key = "SYNOD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 		}
 		v := getenv(key)
 		if v == "" {
 			continue
 		}
-		if name == "peer" {
+		if list {
 			l[name] = strings.Split(v, ",")
 		} else {
 			l[name] = []string{v}
@@ -218,9 +233,14 @@ func merge(layers ...layer) layer {
 	return out
 }
 
-// parseConfig turns merged raw settings into a nodeConfig. Every error
-// names the setting and the reason.
-func parseConfig(l layer) (nodeConfig, error) {
+// parseConfig turns merged raw settings into a nodeConfig, taking the
+// host name (for id-from-hostname) from the system. Every error names the
+// setting and the reason.
+func parseConfig(l layer) (nodeConfig, error) { return parseConfigWith(l, os.Hostname) }
+
+// parseConfigWith is parseConfig with the host name from hostname, which
+// is called only when id-from-hostname is set.
+func parseConfigWith(l layer, hostname func() (string, error)) (nodeConfig, error) {
 	bad := badSetting
 	one := func(name string) string {
 		if v := l[name]; len(v) > 0 {
@@ -236,20 +256,33 @@ func parseConfig(l layer) (nodeConfig, error) {
 	if c.Cluster == "" {
 		return c, bad("cluster", "missing")
 	}
-	idText := one("id")
-	if idText == "" {
-		return c, bad("id", "missing")
+	bools := map[string]*bool{"insecure": &c.Insecure, "single-node": &c.SingleNode}
+	fromHostname := false
+	bools["id-from-hostname"] = &fromHostname
+	for _, name := range []string{"id-from-hostname", "single-node", "insecure"} {
+		if v := one(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, bad(name, "%q is not true or false", v)
+			}
+			*bools[name] = b
+		}
 	}
-	id, err := strconv.ParseUint(idText, 10, 64)
-	if err != nil || id == 0 {
-		return c, bad("id", "%q is not a node id (an integer above 0)", idText)
+	var err error
+	if c.ID, err = parseID(one("id"), fromHostname, hostname); err != nil {
+		return c, err
 	}
-	c.ID = remote.NodeID(id)
+	if err := c.parseMembership(l["member"], l["peer"]); err != nil {
+		return c, err
+	}
 	if c.Listen == "" {
-		return c, bad("listen", "missing")
+		return c, bad("listen", "missing (or list this node among members)")
 	}
 	if err := checkHostPort(c.Listen); err != nil {
 		return c, bad("listen", "%v", err)
+	}
+	if c.Address == "" {
+		c.Address = c.Listen
 	}
 	if c.DataDir == "" {
 		return c, bad("data-dir", "missing")
@@ -260,24 +293,6 @@ func parseConfig(l layer) (nodeConfig, error) {
 		}
 		if strings.HasPrefix(c.Admin, ":") { // loopback unless a host is named
 			c.Admin = "127.0.0.1" + c.Admin
-		}
-	}
-	for _, p := range l["peer"] {
-		pid, addr, err := parsePeer(p)
-		if err != nil {
-			return c, bad("peer", "%v", err)
-		}
-		if pid == c.ID {
-			return c, bad("peer", "%q names this node (id %d)", p, c.ID)
-		}
-		if _, dup := c.Peers[pid]; dup {
-			return c, bad("peer", "node %d listed twice", pid)
-		}
-		c.Peers[pid] = addr
-	}
-	if v := one("insecure"); v != "" {
-		if c.Insecure, err = strconv.ParseBool(v); err != nil {
-			return c, bad("insecure", "%q is not true or false", v)
 		}
 	}
 	for name, d := range map[string]*time.Duration{"heartbeat": &c.Heartbeat, "election-timeout": &c.ElectionTimeout, "lease": &c.Lease} {

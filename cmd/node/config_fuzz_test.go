@@ -18,6 +18,9 @@ func FuzzConfigFile(f *testing.F) {
 		yamlWith("peers: [{a: b}]"),
 		yamlWith("peer: 4=127.0.0.1:7004"),
 		yamlWith("id: [1, 2]"),
+		yamlWith("peers: []", "members: [1=127.0.0.1:7001, 2=127.0.0.1:7002, 3=127.0.0.1:7003]"),
+		yamlWith("-id", "-listen", "peers: []", "id-from-hostname: true", "members: [1=n1:7001, 2=n2:7002, 3=n3:7002]", "listen: 0.0.0.0:7001"),
+		yamlWith("peers: []", "single-node: true"),
 		"- 1\n- 2\n",
 		"a: &x [*x]\n",
 		"cluster: c\ncluster: d\n",
@@ -38,7 +41,7 @@ func FuzzConfigFile(f *testing.F) {
 			}
 			return
 		}
-		c, err := parseConfig(merge(defaultLayer, file.values))
+		c, err := parseConfigWith(merge(defaultLayer, file.values), func() (string, error) { return "synod-1", nil })
 		if err != nil {
 			if msg := file.locate(err).Error(); strings.Contains(msg, "\n") {
 				t.Fatalf("error on more than one line: %q", msg)

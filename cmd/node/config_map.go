@@ -46,14 +46,21 @@ func (c nodeConfig) check() error {
 			return badSetting(name, "%v", err)
 		}
 	}
-	byAddr := map[string]remote.NodeID{}
+	list := "peer"
+	if c.fromMembers {
+		list = "member"
+	}
+	byAddr := map[string]remote.NodeID{c.Address: c.ID}
 	for _, id := range slices.Sorted(maps.Keys(c.Peers)) {
 		addr := c.Peers[id]
-		if addr == c.Listen {
-			return badSetting("peer", "node %d has this node's listen address %s", id, addr)
+		// A member on this node's own member address shares it; a peer
+		// (or a member) on the address this node binds takes it.
+		other, dup := byAddr[addr]
+		if addr == c.Listen && !(dup && c.fromMembers) {
+			return badSetting(list, "node %d has this node's listen address %s", id, addr)
 		}
-		if other, dup := byAddr[addr]; dup {
-			return badSetting("peer", "nodes %d and %d share address %s", other, id, addr)
+		if dup {
+			return badSetting(list, "nodes %d and %d share address %s", min(other, id), max(other, id), addr)
 		}
 		byAddr[addr] = id
 	}
@@ -108,7 +115,7 @@ func checkHostPort(s string) error {
 // meaningful before the real one exists.
 func (c nodeConfig) actorsConfig() actors.Config {
 	cfg := actors.DefaultConfig()
-	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.DataDir = c.Cluster, c.ID, c.Listen, c.Peers, c.DataDir
+	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.DataDir = c.Cluster, c.ID, c.Address, c.Peers, c.DataDir
 	if c.Preset == presetFastFailover {
 		cfg = actors.FastFailover(cfg)
 	}
@@ -153,8 +160,13 @@ func addConfigFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "YAML config file (keys are the flag names)")
 	fs.String("cluster", "", `cluster name (default "synod")`)
 	fs.String("id", "", "this node's id, an integer above 0")
-	fs.String("listen", "", "host:port the node's transport listens on")
-	fs.StringArray("peer", nil, "another node as id=host:port (repeatable)")
+	fs.String("id-from-hostname", "", "take the id from the host name's ordinal: synod-0 is node 1 (true/false)")
+	fs.Lookup("id-from-hostname").NoOptDefVal = "true"
+	fs.StringArray("member", nil, "a node of the cluster, this one included, as id=host:port (repeatable)")
+	fs.String("listen", "", "host:port the node's transport listens on (default: its member address)")
+	fs.StringArray("peer", nil, "another node as id=host:port (repeatable; the older form of member)")
+	fs.String("single-node", "", "run a cluster of this node alone, with no peers (true/false)")
+	fs.Lookup("single-node").NoOptDefVal = "true"
 	fs.String("data-dir", "", "directory of the node's state and supervision.log")
 	fs.String("admin", "", "host:port of the admin HTTP server (none if empty; \":port\" is loopback)")
 	fs.String("tls-cert", "", "PEM certificate of this node (mutual TLS)")
@@ -176,7 +188,7 @@ func flagLayer(fs *pflag.FlagSet) layer {
 		if f == nil || !f.Changed {
 			continue
 		}
-		if name == "peer" {
+		if listSettings[name] {
 			l[name], _ = fs.GetStringArray(name)
 		} else {
 			l[name] = []string{f.Value.String()}

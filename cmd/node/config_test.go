@@ -21,6 +21,10 @@ func TestParseConfig(t *testing.T) {
 		return layer{"cluster": {"c"}, "id": {"1"}, "listen": {"127.0.0.1:7001"}, "data-dir": {"/tmp/x"},
 			"peer": {"2=127.0.0.1:7002", "3=127.0.0.1:7003"}}
 	}
+	members := func() layer {
+		return layer{"cluster": {"c"}, "id": {"2"}, "data-dir": {"/tmp/x"},
+			"member": {"1=127.0.0.1:7001", "2=127.0.0.1:7002", "3=127.0.0.1:7003"}}
+	}
 	with := func(k string, v ...string) layer {
 		l := base()
 		if v == nil {
@@ -83,15 +87,60 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("Admin = %q", c.Admin)
 			}
 		}},
-		{name: "one node", in: with("peer"), check: func(t *testing.T, c nodeConfig) {
-			if len(c.Peers) != 0 {
-				t.Errorf("Peers = %v", c.Peers)
+		{name: "no peers", in: with("peer"), wantErr: "config: member: none given; list every node of the cluster (member, or the others with peer), or set single-node"},
+		{name: "single node", in: merge(with("peer"), layer{"single-node": {"true"}}), check: func(t *testing.T, c nodeConfig) {
+			if len(c.Peers) != 0 || !c.SingleNode {
+				t.Errorf("Peers = %v, SingleNode %v", c.Peers, c.SingleNode)
 			}
 		}},
+		{name: "single node with peers", in: with("single-node", "true"), wantErr: "config: single-node: set, but other nodes are listed (2, 3)"},
+		{name: "single-node not a bool", in: with("single-node", "yes please"), wantErr: `config: single-node: "yes please" is not true or false`},
+		{name: "members", in: members(), check: func(t *testing.T, c nodeConfig) {
+			if c.ID != 2 || c.Listen != "127.0.0.1:7002" || c.Address != "127.0.0.1:7002" || len(c.Peers) != 2 ||
+				c.Peers[1] != "127.0.0.1:7001" || c.Peers[3] != "127.0.0.1:7003" {
+				t.Errorf("got %+v", c)
+			}
+			if a := c.actorsConfig(); a.Address != "127.0.0.1:7002" || len(a.Peers) != 2 {
+				t.Errorf("actors config: address %q, peers %v", a.Address, a.Peers)
+			}
+		}},
+		{name: "members with a bind address", in: merge(members(), layer{"listen": {"0.0.0.0:7002"}, "insecure": {"true"}}),
+			check: func(t *testing.T, c nodeConfig) {
+				if c.Listen != "0.0.0.0:7002" || c.Address != "127.0.0.1:7002" {
+					t.Errorf("listen %q, address %q", c.Listen, c.Address)
+				}
+			}},
+		{name: "members and peers", in: merge(members(), layer{"peer": {"1=127.0.0.1:7001"}}), wantErr: "config: member, peer: both given"},
+		{name: "not among members", in: merge(members(), layer{"id": {"4"}}), wantErr: "config: member: this node (id 4) is not among the members (1, 2, 3)"},
+		{name: "members of one", in: merge(members(), layer{"member": {"2=127.0.0.1:7002"}}), wantErr: "config: member: lists only this node"},
+		{name: "members of one, single node", in: merge(members(), layer{"member": {"2=127.0.0.1:7002"}, "single-node": {"true"}}),
+			check: func(t *testing.T, c nodeConfig) {
+				if len(c.Peers) != 0 || c.Listen != "127.0.0.1:7002" {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "member duplicate", in: merge(members(), layer{"member": {"1=127.0.0.1:7001", "1=127.0.0.1:7005", "2=127.0.0.1:7002"}}),
+			wantErr: "config: member: node 1 listed twice"},
+		{name: "members share an address", in: merge(members(), layer{"member": {"1=127.0.0.1:7002", "2=127.0.0.1:7002"}}),
+			wantErr: "config: member: nodes 1 and 2 share address 127.0.0.1:7002"},
+		{name: "member syntax", in: merge(members(), layer{"member": {"2:127.0.0.1:7002"}}), wantErr: `config: member: "2:127.0.0.1:7002": want id=host:port`},
+		{name: "id from hostname", in: merge(members(), layer{"id": nil, "id-from-hostname": {"true"}}), check: func(t *testing.T, c nodeConfig) {
+			if c.ID != 3 || c.Listen != "127.0.0.1:7003" {
+				t.Errorf("hostname synod-2 gave id %d, listen %q; want 3 and 127.0.0.1:7003", c.ID, c.Listen)
+			}
+		}},
+		{name: "id and id from hostname", in: merge(members(), layer{"id-from-hostname": {"true"}}),
+			wantErr: "config: id, id-from-hostname: id 2 given with id-from-hostname; give one of them"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseConfig(merge(defaultLayer, tc.in))
+			in := merge(defaultLayer, tc.in)
+			for k, v := range in {
+				if v == nil {
+					delete(in, k)
+				}
+			}
+			c, err := parseConfigWith(in, func() (string, error) { return "synod-2.synod.default.svc", nil })
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
@@ -265,6 +314,17 @@ func TestConfigFileMistakes(t *testing.T) {
 		{name: "yaml syntax", yaml: yamlWith("listen: 127.0.0.1:7001: x"), wantAny: "yaml: line 3: mapping values are not allowed in this context"},
 		{name: "duplicate key", yaml: configYAML + "id: 2\n", want: "line 8: id: also set on line 2"},
 		{name: "not a mapping", yaml: "- cluster: c\n", wantAny: "line 1: want a mapping of setting names to values"},
+		{name: "members and peers", yaml: yamlWith("members: [1=127.0.0.1:7001, 2=127.0.0.1:7002]"),
+			want: "line 8: member, peer: both given; list every node (this one included) with member, or the other nodes with peer, not both"},
+		{name: "not among members", yaml: yamlWith("peers: []", "members: [2=127.0.0.1:7002, 3=127.0.0.1:7003]"),
+			want: "line 6: member: this node (id 1) is not among the members (2, 3)"},
+		{name: "members only this node", yaml: yamlWith("peers: []", "members: [1=127.0.0.1:7001]"),
+			want: "line 6: member: lists only this node; list every node of the cluster, or set single-node for a cluster of one"},
+		{name: "no peers", yaml: yamlWith("peers: []"), wantAny: "config: member: none given"},
+		{name: "single node with peers", yaml: yamlWith("single-node: true"), want: "line 8: single-node: set, but other nodes are listed (2, 3)"},
+		{name: "id and id from hostname", yaml: yamlWith("id-from-hostname: true"), want: "line 2: id, id-from-hostname: id 1 given with id-from-hostname"},
+		{name: "id-from-hostname not a bool", yaml: yamlWith("id-from-hostname: sure"), want: `line 8: id-from-hostname: "sure" is not true or false`},
+		{name: "members as a mapping", yaml: yamlWith("peers: []", "members: {1: 127.0.0.1:7001}"), want: "line 6: members: want a list of id=host:port strings"},
 		{name: "id missing", yaml: yamlWith("-id"), wantAny: "config: id: missing"},
 		{name: "data-dir missing", yaml: yamlWith("-data-dir"), wantAny: "config: data-dir: missing"},
 	}
@@ -284,7 +344,7 @@ func TestConfigFileMistakes(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := loadFile(t, "id: 1\n"); err == nil || !strings.Contains(err.Error(), "config: listen: missing") {
+	if _, _, err := loadFile(t, "id: 1\nsingle-node: true\n"); err == nil || !strings.Contains(err.Error(), "config: listen: missing") {
 		t.Errorf("a file without listen: %v", err)
 	}
 }

@@ -50,6 +50,7 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	say("Every node reads %s, which lists all %d members; each is started with its own --id", c.config, demoNodes)
 	leader, err := demoSteps(ctx, c, say)
 	say("Stopping the cluster (SIGTERM to each supervisor; the leader hands off first)")
 	c.stop(leader)

@@ -30,10 +30,12 @@ type demoNode struct {
 type demoCluster struct {
 	nodes  []*demoNode
 	client *http.Client
+	config string // the config file every node shares
 }
 
 // startDemoCluster starts n supervised "run" processes of this executable
-// under dir, each with its own data directory and output file.
+// under dir, all from one config file listing every member, each with its
+// own data directory and output file.
 func startDemoCluster(dir string, n int) (*demoCluster, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -43,16 +45,20 @@ func startDemoCluster(dir string, n int) (*demoCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &demoCluster{client: &http.Client{Timeout: 250 * time.Millisecond}}
+	// One config file for every node, as on real machines; what differs
+	// between nodes on one machine (id, admin port, data dir) are flags.
+	config := filepath.Join(dir, "cluster.yaml")
+	yaml := "cluster: demo\nmembers:\n"
+	for i := 1; i <= n; i++ {
+		yaml += fmt.Sprintf("  - %d=%s\n", i, ports[i-1])
+	}
+	if err := os.WriteFile(config, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	c := &demoCluster{client: &http.Client{Timeout: 250 * time.Millisecond}, config: config}
 	for i := 1; i <= n; i++ {
 		dataDir := filepath.Join(dir, fmt.Sprintf("node%d", i))
-		args := []string{"run", "--cluster", "demo", "--id", strconv.Itoa(i), "--listen", ports[i-1],
-			"--admin", ports[n+i-1], "--data-dir", dataDir}
-		for j := 1; j <= n; j++ {
-			if j != i {
-				args = append(args, "--peer", fmt.Sprintf("%d=%s", j, ports[j-1]))
-			}
-		}
+		args := []string{"run", "--config", config, "--id", strconv.Itoa(i), "--admin", ports[n+i-1], "--data-dir", dataDir}
 		node := &demoNode{id: i, dataDir: dataDir, admin: ports[n+i-1],
 			outPath: filepath.Join(dir, fmt.Sprintf("node%d.out", i)), done: make(chan struct{})}
 		out, err := os.Create(node.outPath)

@@ -78,7 +78,7 @@ func runExec(nc nodeConfig, argv []string, grace time.Duration) error {
 
 	n, err := startNode(nc, grace+500*time.Millisecond)
 	if err != nil {
-		return err
+		return startFailure(err)
 	}
 	defer n.stop()
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,6 +31,9 @@ func logsCommand() *cobra.Command {
 			if dataDir == "" {
 				return fmt.Errorf("logs: data-dir: missing")
 			}
+			if err := checkLogEvents(event); err != nil {
+				return err
+			}
 			f := logFilter{event: event, node: node, all: all}
 			if follow {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -45,6 +49,29 @@ func logsCommand() *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing lines as they are appended (until Ctrl-C)")
 	cmd.Flags().BoolVar(&all, "all", false, "also show lines without an event (library logging)")
 	return cmd
+}
+
+// logEvents are the events the supervision log records.
+var logEvents = []string{
+	supervisor.EventActorFailed, supervisor.EventActorRestarted, supervisor.EventActorStopped,
+	supervisor.EventEscalated, supervisor.EventWorkerExited, supervisor.EventWorkerRestarted,
+	supervisor.EventLeaderElected, supervisor.EventLeaderLost, supervisor.EventLeaseExpired,
+	supervisor.EventTransferred,
+}
+
+// checkLogEvents refuses an --event list naming an event the log never
+// records: a typo would otherwise print nothing, as if nothing happened.
+func checkLogEvents(list string) error {
+	if list == "" {
+		return nil
+	}
+	for _, ev := range strings.Split(list, ",") {
+		ev = strings.TrimSpace(ev)
+		if !slices.Contains(logEvents, ev) {
+			return fmt.Errorf("logs: event: unknown event %q (known: %s)", ev, strings.Join(logEvents, ", "))
+		}
+	}
+	return nil
 }
 
 // logFilter selects lines of the supervision log.

@@ -67,3 +67,36 @@ func TestRenderLog(t *testing.T) {
 		t.Errorf("follow output:\n%s", out.String())
 	}
 }
+
+// TestLogsRefusesUnknownEvent: a misspelt --event is refused, listing the
+// events there are, instead of printing nothing as if nothing happened.
+func TestLogsRefusesUnknownEvent(t *testing.T) {
+	dir := t.TempDir()
+	log, closer, err := supervisor.OpenFileLog(dir, "1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.LeaderElected(1, "1")
+	closer.Close()
+	for _, tc := range []struct {
+		event, wantErr string
+	}{
+		{"bogus", `logs: event: unknown event "bogus" (known: actor_failed, actor_restarted`},
+		{"leader_elected, leader_elcted", `unknown event "leader_elcted"`},
+		{"leader_elected,worker_exited", ""},
+	} {
+		var out bytes.Buffer
+		root := rootCommand()
+		root.SetOut(&out)
+		root.SetArgs([]string{"logs", "--data-dir", dir, "--event", tc.event})
+		err := root.Execute()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("--event %s: %v", tc.event, err)
+		case tc.wantErr == "" && !strings.Contains(out.String(), "leader_elected"):
+			t.Errorf("--event %s printed:\n%s", tc.event, out.String())
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("--event %s: err = %v, want %q", tc.event, err, tc.wantErr)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Command node is synod's node binary (built as "synod"): it runs a node
 // under a process supervisor, starts a local demo cluster, and renders the
-// supervision log. See DESIGN.md, "Node binary".
+// supervision log.
 package main
 
 import (
@@ -14,9 +14,9 @@ import (
 func main() {
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "synod:", err)
-		var se *startError
-		if errors.As(err, &se) {
-			os.Exit(exitCannotStart)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
 		}
 		os.Exit(1)
 	}

@@ -26,6 +26,10 @@ type metricsSources struct {
 	// (*remote.GRPCTransport).Stats); nil: no synod_frames_total and no
 	// synod_peer_connected.
 	Frames func() remote.GRPCStats
+	// Peers returns the transport's view of each peer's connection (for
+	// example (*remote.GRPCTransport).PeerStatus), which /readyz and
+	// /status use to say why no leader is known; nil: they cannot.
+	Peers func() []remote.PeerStatus
 	// ActorRestarts counts actor_restarted lines of the supervision log;
 	// nil: no synod_actor_restarts_total.
 	ActorRestarts *eventCounter

@@ -29,6 +29,7 @@ type procNode struct {
 	admin   string
 	dataDir string
 	args    []string // synod's arguments
+	dir     string   // the process's working directory; empty: the test's
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -91,6 +92,7 @@ func (c *procCluster) start(n *procNode) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cmd := exec.Command(synodBin, n.args...)
+	cmd.Dir = n.dir
 	cmd.Stdout, cmd.Stderr, cmd.Env = &lockedWriter{mu: &n.mu, w: &n.out}, &lockedWriter{mu: &n.mu, w: &n.out}, localproc.EnvWithoutSynod()
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start node %d: %v", n.id, err)

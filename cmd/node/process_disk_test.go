@@ -87,7 +87,7 @@ func singleNodeState(t *testing.T, dataDir string) {
 	}
 	c := &procCluster{t: t, client: &http.Client{Timeout: 250 * time.Millisecond}}
 	n := &procNode{id: 1, admin: ports[1], dataDir: dataDir,
-		args: []string{"run", "--no-supervise", "--cluster", "pt", "--id", "1", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir}}
+		args: []string{"run", "--no-supervise", "--cluster", "pt", "--id", "1", "--single-node", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir}}
 	c.nodes = []*procNode{n}
 	t.Cleanup(c.cleanup)
 	c.start(n)
@@ -205,7 +205,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code, out := runOnce(t, 20*time.Second, "run", "--cluster", "pt", "--id", "1", "--listen", ports[0],
+			code, out := runOnce(t, 20*time.Second, "run", "--cluster", "pt", "--id", "1", "--single-node", "--listen", ports[0],
 				"--admin", ports[1], "--data-dir", dataDir)
 			t.Logf("exit %d:\n%s", code, tail(out, 4))
 			if code == 0 {
@@ -245,12 +245,12 @@ func TestProcessReadOnlyDataDirRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flags := []string{"--cluster", "pt", "--id", "1", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir}
+	flags := []string{"--cluster", "pt", "--id", "1", "--single-node", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir}
 	for _, tc := range []struct {
 		args []string
 		code int
 	}{
-		{append([]string{"run"}, flags...), 1},
+		{append([]string{"run"}, flags...), exitCannotStart},
 		{append([]string{"run", "--no-supervise"}, flags...), exitCannotStart},
 	} {
 		code, out := runOnce(t, 20*time.Second, tc.args...)

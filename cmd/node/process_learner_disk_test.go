@@ -66,7 +66,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 		code int
 		want string
 	}{
-		{"supervised", []string{"run"}, 1, "restarting cannot fix that, so the supervisor stops"},
+		{"supervised", []string{"run"}, exitCannotStart, "restarting cannot fix that, so the supervisor stops"},
 		{"worker", []string{"run", "--no-supervise"}, exitCannotStart, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			args := append(tc.sub, "--cluster", "pt", "--id", "1", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir)
+			args := append(tc.sub, "--cluster", "pt", "--id", "1", "--single-node", "--listen", ports[0], "--admin", ports[1], "--data-dir", dataDir)
 			code, out := runOnce(t, 20*time.Second, args...)
 			t.Logf("exit %d:\n%s", code, tail(out, 4))
 			if code != tc.code {

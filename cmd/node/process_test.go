@@ -69,7 +69,7 @@ func TestSupervisorRestartsWorker(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	sup := exec.Command(synodBin, "run", "--cluster", "t", "--id", "1", "--listen", ports[0], "--admin", ports[1], "--data-dir", dir)
+	sup := exec.Command(synodBin, "run", "--cluster", "t", "--id", "1", "--single-node", "--listen", ports[0], "--admin", ports[1], "--data-dir", dir)
 	sup.Stdout, sup.Stderr, sup.Env = &out, &out, localproc.EnvWithoutSynod()
 	if err := sup.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,8 +33,11 @@ func statusCommand() *cobra.Command {
 
 Nodes are named by --admin host:port (repeatable), or by --config files
 (repeatable), each contributing its "admin" address. With neither, SYNOD_ADMIN
-names the one node to ask. A node that does not answer gets a row saying so,
-and synod status then exits non-zero.
+names the one node to ask. A node that does not answer gets a row saying so;
+a node that knows no leader says why in the NOTE column.
+
+synod status exits non-zero when a node did not answer, or when no node
+that answered knows a leader; a script can use it as a health check.
 
 --json prints the nodes' /status objects as one JSON array instead; a node
 that did not answer appears as {"admin": ..., "error": ...}.`,
@@ -53,10 +57,7 @@ that did not answer appears as {"admin": ..., "error": ...}.`,
 			if err != nil {
 				return err
 			}
-			if down := unreachable(results); down > 0 {
-				return fmt.Errorf("status: %d of %d nodes did not answer", down, len(results))
-			}
-			return nil
+			return statusVerdict(results)
 		},
 	}
 	cmd.Flags().StringArrayVar(&admins, "admin", nil, "a node's admin address host:port (repeatable)")
@@ -167,13 +168,34 @@ func unreachable(results []statusResult) int {
 	return n
 }
 
+// statusVerdict is synod status's error: some node did not answer, or
+// none of those that did knows a leader.
+func statusVerdict(results []statusResult) error {
+	if down := unreachable(results); down > 0 {
+		return fmt.Errorf("status: %d of %d nodes did not answer", down, len(results))
+	}
+	for _, r := range results {
+		if r.Status.Leader != 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("status: no node knows a leader")
+}
+
+// statusColumns heads the table; an unreachable node's row fills each
+// with "-", so that every row keeps the columns aligned. NOTE, last, is
+// free text and may be as long as it needs.
+const statusColumns = "NODE\tADMIN\tTERM\tLEADER\tIS_LEADER\tLEASE_MS\tPEERS_REACHABLE\tRESTARTS\tACTOR_RESTARTS\tNOTE"
+
 // printStatusTable writes one row per node.
 func printStatusTable(w io.Writer, results []statusResult) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tADMIN\tTERM\tLEADER\tIS_LEADER\tLEASE_MS\tPEERS_REACHABLE\tRESTARTS\tACTOR_RESTARTS")
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, statusColumns)
+	blank := strings.Repeat("-\t", strings.Count(statusColumns, "\t")-2)
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(tw, "?\t%s\tunreachable: %v\n", r.Admin, r.Err)
+			fmt.Fprintf(tw, "?\t%s\t%sunreachable: %v\n", r.Admin, blank, r.Err)
 			continue
 		}
 		s := r.Status
@@ -185,10 +207,19 @@ func printStatusTable(w io.Writer, results []statusResult) error {
 		if s.ActorRestarts >= 0 {
 			actorRestarts = strconv.FormatInt(s.ActorRestarts, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%t\t%d\t%s\t%d\t%s\n", s.Node, r.Admin, s.Term, leader, s.IsLeader,
-			s.LeaseRemainingMS, peersReachable(s.Members), s.Restarts, actorRestarts)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%t\t%d\t%s\t%d\t%s\t%s\n", s.Node, r.Admin, s.Term, leader, s.IsLeader,
+			s.LeaseRemainingMS, peersReachable(s.Members), s.Restarts, actorRestarts, s.NotReady)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Rows with an empty NOTE end in the padding of the column before it.
+	for line := range strings.Lines(buf.String()) {
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line, " \n")); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // peersReachable renders "reachable/total" over the members but self.

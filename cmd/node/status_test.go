@@ -80,16 +80,58 @@ func TestStatusTable(t *testing.T) {
 		t.Fatalf("want a header and three rows:\n%s", out)
 	}
 	for i, want := range [][]string{
-		{"NODE", "ADMIN", "TERM", "LEADER", "IS_LEADER", "LEASE_MS", "PEERS_REACHABLE", "RESTARTS", "ACTOR_RESTARTS"},
+		{"NODE", "ADMIN", "TERM", "LEADER", "IS_LEADER", "LEASE_MS", "PEERS_REACHABLE", "RESTARTS", "ACTOR_RESTARTS", "NOTE"},
 		{"1", leader, "7", "1", "true", "240", "1/2", "2", "3"},
 		{"2", follower, "7", "1", "false", "0", "2/2", "0", "-"},
-		{"?", dead, "unreachable:"},
+		{"?", dead, "-", "-", "-", "-", "-", "-", "-", "unreachable:"},
 	} {
 		got := strings.Fields(lines[i])
 		if len(got) < len(want) || strings.Join(got[:len(want)], " ") != strings.Join(want, " ") {
 			t.Errorf("line %d = %q, want it to start with %q", i, lines[i], want)
 		}
 	}
+	checkAligned(t, lines)
+}
+
+// checkAligned asserts that every row's cells start where the header's
+// columns do (up to NOTE, the free text at the end).
+func checkAligned(t *testing.T, lines []string) {
+	t.Helper()
+	header := lines[0]
+	var starts []int
+	for i := range header {
+		if header[i] != ' ' && (i == 0 || header[i-1] == ' ') {
+			starts = append(starts, i)
+		}
+	}
+	for _, l := range lines[1:] {
+		for _, at := range starts {
+			if at >= len(l) {
+				break // an empty NOTE
+			}
+			if l[at] == ' ' || (at > 0 && l[at-1] != ' ') {
+				t.Errorf("a cell of row %q does not start at column %d, where the header's does:\n%s", l, at, strings.Join(lines, "\n"))
+				break
+			}
+		}
+	}
+}
+
+// TestStatusNoLeader: every node answers but none knows a leader. The
+// command exits non-zero, and each row says why its node is not ready.
+func TestStatusNoLeader(t *testing.T) {
+	why := "no leader: 0 of 2 peers reachable, 1 needed for a majority; 2=127.0.0.1:1: connection refused"
+	a := fakeNode(t, status{Node: 1, ActorRestarts: 0, Members: threeMembers(1, false, false), NotReady: why})
+	b := fakeNode(t, status{Node: 2, ActorRestarts: 0, Members: threeMembers(2, false, false), NotReady: why})
+	out, err := runStatus(t, "--admin", a, "--admin", b)
+	if err == nil || !strings.Contains(err.Error(), "no node knows a leader") {
+		t.Errorf("err = %v, want no leader", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[1], why) || !strings.HasSuffix(lines[2], why) {
+		t.Errorf("want each row to end in the reason %q:\n%s", why, out)
+	}
+	checkAligned(t, lines)
 }
 
 // TestStatusJSON: --json prints the /status objects as they came, with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/learner"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/supervisor"
 )
@@ -40,6 +40,12 @@ type runningNode struct {
 // resign wait that long for the Lead callback (exec sets it above its
 // grace period, so the next leader's command starts only after this one
 // exited). The caller owns signals, calls Election.Close, then stop.
+//
+// Everything that can fail for a reason the user must fix is checked
+// before the node joins the cluster: the data dir, both ports, and,
+// inside actors.Spawn before it starts the transport, the data dir's
+// lock. A node that cannot serve its admin port must not take part in
+// elections, only to leave again.
 func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error) {
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data-dir: %w", err)
@@ -55,12 +61,31 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 			undo[i]()
 		}
 	}
+	fail := func(err error) (*runningNode, error) {
+		stop()
+		return nil, err
+	}
+	var adminLn net.Listener
+	if nc.Admin != "" {
+		ln, err := bindPort("admin", nc.Admin)
+		if err != nil {
+			return nil, err
+		}
+		adminLn = ln
+		undo = append(undo, func() { ln.Close() }) // once served, Shutdown closes it; a second Close is harmless
+	}
+	peerLn, err := bindPort("listen", nc.Listen)
+	if err != nil {
+		return fail(err)
+	}
+	undo = append(undo, func() { peerLn.Close() }) // the transport owns it once created; closing twice is harmless
+
 	// The stderr copy of the supervision log passes through a counter of
 	// actor restarts, for /metrics and /status.
 	actorRestarts := newRestartCounter(os.Stderr)
 	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), actorRestarts)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	undo = append(undo, func() { logFile.Close() })
 	// Everything but supervision events goes to stderr only, so that
@@ -73,14 +98,13 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 
 	gc, err := nc.grpcConfig()
 	if err != nil {
-		stop()
-		return nil, err
+		return fail(err)
 	}
+	gc.Listener = peerLn
 	gc.Logger = base.Level(zerolog.InfoLevel) // the transport adds the node itself
 	tr, err := remote.NewGRPCTransport(gc)
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("transport: %w", err)
+		return fail(fmt.Errorf("transport: %w", err))
 	}
 	undo = append(undo, func() { tr.Close() }) // idempotent; Election.Close closes it too
 
@@ -97,17 +121,31 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	cfg.ResignTimeout = max(cfg.ResignTimeout, resignTimeout)
 	e, err := actors.Spawn(system.Root, cfg)
 	if err != nil {
-		stop()
-		return nil, fmt.Errorf("spawn: %w", err)
+		return fail(fmt.Errorf("spawn: %w", err))
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
-	admin, err := startAdminWith(nc, e, metricsSources{Frames: tr.Stats, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}, stderr)
-	if err != nil {
-		_ = e.Close(context.Background())
-		stop()
-		return nil, err
-	}
+	src := metricsSources{Frames: tr.Stats, Peers: tr.PeerStatus, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}
+	admin := serveAdmin(adminLn, nc, e, src, stderr)
 	return &runningNode{e: e, admin: admin, log: stderr, stop: stop}, nil
+}
+
+// bindPort listens on addr for setting ("listen", "admin"). Its error
+// names the setting and the address, and for a port in use says so in
+// words, since that is the usual mistake (a second node on one machine
+// with the same config, or another program on the port).
+func bindPort(setting, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = op.Err // net's own text repeats the address
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s: cannot listen on %s: the port is in use by another process (%w)", setting, addr, err)
+	}
+	return nil, fmt.Errorf("%s: cannot listen on %s: %w", setting, addr, err)
 }
 
 // runWorker runs the node in this process until SIGTERM or SIGINT, then
@@ -119,13 +157,13 @@ func runWorker(nc nodeConfig) error {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
+	report := openStartReport()
 	n, err := startNode(nc, 0)
 	if err != nil {
-		if cannotStart(err) {
-			return &startError{err}
-		}
-		return err
+		report.failed(err)
+		return startFailure(err)
 	}
+	report.started()
 	defer n.stop()
 	sig := <-sigs
 	n.log.Info().Str("event", "worker_stopping").Str("signal", sig.String()).Send()
@@ -138,29 +176,4 @@ func runWorker(nc nodeConfig) error {
 	n.admin.stop(ctx)
 	n.log.Info().Str("event", "worker_stopped").Send()
 	return nil
-}
-
-// exitCannotStart is the worker's exit status when it failed to start for
-// a reason that no restart can fix; the supervisor then stops instead of
-// restarting it forever.
-const exitCannotStart = 3
-
-// startError is a start failure that exits with exitCannotStart.
-type startError struct{ err error }
-
-func (e *startError) Error() string { return e.err.Error() }
-func (e *startError) Unwrap() error { return e.err }
-
-// cannotStart reports whether err, from startNode, is about the data dir
-// itself: damaged (the acceptor's records or the learner's), another
-// node's, in an unknown format, or not writable.
-// Restarting cannot repair any of those, and running on regardless could
-// answer with a forgotten promise.
-func cannotStart(err error) bool {
-	for _, e := range []error{acceptor.ErrCorrupt, learner.ErrCorrupt, acceptor.ErrWrongOwner, acceptor.ErrFormat, acceptor.ErrNotWritable} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
