@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -39,7 +40,7 @@ var (
 var (
 	// ErrWrongOwner: the data dir was created for another cluster or node.
 	// Running on it would answer with someone else's promises.
-	ErrWrongOwner = errors.New("acceptor: data dir belongs to another node")
+	ErrWrongOwner = errors.New("acceptor: data dir belongs to another node or cluster")
 	// ErrFormat: the database was written in a format this code does not
 	// know (a newer release, or not a synod database).
 	ErrFormat = errors.New("acceptor: unknown data format")
@@ -93,6 +94,16 @@ func OpenDB(dataDir string, meta Meta) (db *bbolt.DB, err error) {
 		return nil, err
 	}
 	path := filepath.Join(dataDir, DBFile)
+	// bbolt's file lock is per open file, so a second open from this same
+	// process would wait out lockTimeout and report "another process".
+	if err := openHere.claim(path); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			openHere.release(path)
+		}
+	}()
 	if err := verifyFile(path); err != nil {
 		return nil, err
 	}
@@ -126,7 +137,54 @@ func OpenDB(dataDir string, meta Meta) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, err
 	}
+	openHere.opened(path, db)
 	return db, nil
+}
+
+// openHere is the set of databases this process has open, by path: a nil
+// entry is an open in progress.
+var openHere = &openDBs{dbs: map[string]*bbolt.DB{}}
+
+type openDBs struct {
+	mu  sync.Mutex
+	dbs map[string]*bbolt.DB
+}
+
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// claim marks path as being opened by this process, unless it is open
+// here already. An entry whose database has since been closed is stale.
+func (o *openDBs) claim(path string) error {
+	key := absPath(path)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if db, ok := o.dbs[key]; ok {
+		closed := db != nil && errors.Is(db.View(func(*bbolt.Tx) error { return nil }), bbolt.ErrDatabaseNotOpen)
+		if !closed {
+			return fmt.Errorf("acceptor: %s is already open in this process (another node here uses the same data dir): %w", path, ErrInUse)
+		}
+	}
+	o.dbs[key] = nil
+	return nil
+}
+
+// opened records the database of a claimed path; release forgets a claim
+// whose open failed.
+func (o *openDBs) opened(path string, db *bbolt.DB) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.dbs[absPath(path)] = db
+}
+
+func (o *openDBs) release(path string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.dbs, absPath(path))
 }
 
 // syncDir makes the entries of dir durable.
@@ -238,9 +296,13 @@ func checkMeta(db *bbolt.DB, dataDir string, meta Meta) error {
 		if err := getRecord(b, keyNode, &owner.Node); err != nil {
 			return fmt.Errorf("acceptor: %s: meta %s: %w", db.Path(), keyNode, err)
 		}
-		if owner != meta {
-			return fmt.Errorf("acceptor: data dir %s belongs to cluster %q node %d, not cluster %q node %d: %w",
-				dataDir, owner.Cluster, owner.Node, meta.Cluster, meta.Node, ErrWrongOwner)
+		switch {
+		case owner.Cluster != meta.Cluster:
+			return fmt.Errorf("acceptor: data dir %s belongs to another cluster: %q (node %d), not %q: %w",
+				dataDir, owner.Cluster, owner.Node, meta.Cluster, ErrWrongOwner)
+		case owner.Node != meta.Node:
+			return fmt.Errorf("acceptor: data dir %s belongs to another node of cluster %q: node %d, not node %d: %w",
+				dataDir, owner.Cluster, owner.Node, meta.Node, ErrWrongOwner)
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -43,7 +44,7 @@ func TestOpenDBRefusesAnotherOwner(t *testing.T) {
 		if err == nil {
 			_ = db.Close()
 		}
-		if !errors.Is(err, ErrWrongOwner) || !strings.Contains(err.Error(), `cluster "a" node 2`) {
+		if !errors.Is(err, ErrWrongOwner) || !strings.Contains(err.Error(), `"a"`) || !strings.Contains(err.Error(), "node 2") {
 			t.Errorf("OpenDB as %+v = %v, want ErrWrongOwner naming the owner", m, err)
 		}
 	}
@@ -156,4 +157,44 @@ func TestOpenDBRefusesDamagedFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A data dir of another cluster says so, not "another node".
+func TestOpenDBNamesTheOtherCluster(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, Meta{Cluster: "orders", Node: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = OpenDB(dir, Meta{Cluster: "billing", Node: 1})
+	if !errors.Is(err, ErrWrongOwner) || !strings.Contains(err.Error(), `another cluster: "orders"`) {
+		t.Fatalf("OpenDB of another cluster's dir = %v, want ErrWrongOwner naming cluster orders", err)
+	}
+	_, err = OpenDB(dir, Meta{Cluster: "orders", Node: 2})
+	if !errors.Is(err, ErrWrongOwner) || !strings.Contains(err.Error(), "another node of cluster") {
+		t.Fatalf("OpenDB of another node's dir = %v, want ErrWrongOwner naming the node", err)
+	}
+}
+
+// A data dir this same process has open is reported as such, at once,
+// not as "locked by another process" after the lock timeout; once closed
+// it opens again.
+func TestOpenDBTwiceInOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, testMeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = OpenDB(dir, testMeta)
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "already open in this process") || time.Since(start) > lockTimeout/2 {
+		t.Fatalf("second OpenDB = %v after %v, want ErrInUse naming this process, at once", err, time.Since(start))
+	}
+	db.Close()
+	db, err = OpenDB(dir, testMeta)
+	if err != nil {
+		t.Fatalf("OpenDB after Close: %v", err)
+	}
+	db.Close()
 }

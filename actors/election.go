@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,7 @@ type Election struct {
 	state       *state
 	health      health
 	rounds      atomic.Uint64
+	leaseVoters atomic.Int32 // the leader-watch's last count (LeaseVoters)
 	// successful confirmations, by path (see Confirmations)
 	confirmedByLease  stripedCounter // the fast path's: many callers at once
 	confirmedByQuorum atomic.Uint64
@@ -48,6 +50,7 @@ type Election struct {
 
 	leadSlot  chan struct{} // holds a token while a Lead callback runs: never twice at once
 	closeOnce sync.Once
+	closing   atomic.Bool // Close has begun: the root's stop is expected
 }
 
 // Spawn starts this node's election actors under parent, inside parent's
@@ -59,6 +62,9 @@ type Election struct {
 // With cfg.DataDir set, state lives in <DataDir>/synod.db, and Spawn
 // refuses a directory that belongs to another node or cluster.
 func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
+	if parent == nil || parent.ActorSystem() == nil {
+		return nil, errors.New("actors: Spawn: parent is nil; pass an actor system's Root, or an actor's Context")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,6 +72,10 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		cfg: cfg, system: parent.ActorSystem(), feed: learner.NewFeed(), slog: cfg.SupervisionLog,
 		start: time.Now(), incarnation: random() | 1,
 		leadSlot: make(chan struct{}, 1),
+	}
+	if e.slog == nil {
+		// As Config says: supervision and leadership events to stderr.
+		e.slog = supervisor.NewLog(cfg.Node.String(), os.Stderr)
 	}
 	e.state = newState(e.start, cfg.LeaseDuration > 0)
 	seed := cfg.Seed
@@ -132,7 +142,7 @@ func (e *Election) rootConfig() supervisor.RootConfig {
 	pcfg := proposer.DefaultConfig(cfg.Node, members)
 	lcfg := learner.DefaultConfig(cfg.Node, others)
 	return supervisor.RootConfig{
-		Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(),
+		Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped,
 		Children: []supervisor.Child{
 			{Name: roleName(acceptor.ActorName), Props: acceptor.Props(acceptor.ActorConfig{
 				Self: cfg.Node, Store: e.accStore, Members: members, Peers: e.ep, LeaseDuration: cfg.LeaseDuration, Log: log})},
@@ -183,19 +193,39 @@ func (e *Election) closeStores() {
 func (e *Election) Close(ctx context.Context) error {
 	var err error
 	e.closeOnce.Do(func() {
+		e.closing.Store(true)
 		if e.IsLeader() {
 			if rerr := e.Resign(ctx); rerr != nil && !errors.Is(rerr, ErrNotLeader) {
 				e.cfg.Logger.Warn().Str("event", "resign_failed").Err(rerr).Send()
 			}
 		}
+		// The endpoint first: a frame arriving while the actors stop would
+		// go to a stopped actor (a hand-off's late Accepted, a successor's
+		// heartbeat) and protoactor would log it as a dead letter. Closed,
+		// it drops and counts them.
+		cerr := e.ep.Close()
 		err = e.system.Root.StopFuture(e.root).Wait()
-		e.state.close()
-		if cerr := e.ep.Close(); err == nil {
+		e.state.close(ErrClosed)
+		if err == nil {
 			err = cerr
 		}
 		e.closeStores()
 	})
 	return err
+}
+
+// rootStopped runs when the node's root actor has stopped. Unless Close
+// stopped it, the node is dead under an open Election (an embedder
+// stopped it, or protoactor did after repeated escalations): every call
+// waiting on it, and every later one, fails with ErrStopped, and the log
+// says so.
+func (e *Election) rootStopped() {
+	if e.closing.Load() {
+		return
+	}
+	e.cfg.Logger.Error().Str("event", "node_stopped").
+		Str("reason", "the node's root actor stopped while the Election was open; Close it and Spawn again to rejoin").Send()
+	e.state.close(ErrStopped)
 }
 
 // Node returns this node's id.
@@ -232,6 +262,9 @@ func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
 // an election timeout, or when ctx ends if that is sooner; ErrClosed once
 // the node closes.
 func (e *Election) Confirm(ctx context.Context) (Term, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err // a call already cancelled confirms nothing, even from the lease
+	}
 	if v := e.state.fastLease(); v != nil {
 		e.leaseConfirmed()
 		return v.term, nil
@@ -244,7 +277,7 @@ func (e *Election) Confirm(ctx context.Context) (Term, error) {
 // ran out, or this node does not lead).
 func (e *Election) confirmSlow(ctx context.Context) (Term, error) {
 	if e.state.isClosed() {
-		return 0, ErrClosed
+		return 0, e.state.closedErr()
 	}
 	b, opened := e.batches.join()
 	if opened {
@@ -252,7 +285,7 @@ func (e *Election) confirmSlow(ctx context.Context) (Term, error) {
 	}
 	select {
 	case <-e.state.done:
-		return 0, ErrClosed
+		return 0, e.state.closedErr()
 	case <-b.done:
 		switch r := b.result; {
 		case r.Err == nil:
@@ -283,6 +316,9 @@ func (e *Election) confirmSlow(ctx context.Context) (Term, error) {
 // when the period ends; with a ctx that can end, fn's context also ends
 // when Guard returns.
 func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term Term) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	// The lease's fast path: one atomic load and a clock read.
 	view := e.state.fastLease()
 	var term Term
@@ -324,12 +360,17 @@ func (e *Election) Resign(ctx context.Context) error { return e.TransferTo(ctx, 
 // is decided, ErrNoQuorum if none was, or ErrNotLeader. node must be a
 // peer: this node cannot transfer to itself.
 func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
-	if _, ok := e.cfg.Peers[node]; node != 0 && !ok {
-		return fmt.Errorf("actors: TransferTo(%d): not a peer of node %d", node, e.cfg.Node)
-	}
+	// Leadership first: a follower asked to transfer should hear who leads,
+	// whatever the target.
 	if !e.IsLeader() {
+		if e.state.isClosed() {
+			return e.state.closedErr()
+		}
 		l := e.state.snapshot()
 		return &NotLeaderError{Leader: l.Leader, Term: l.Term}
+	}
+	if _, ok := e.cfg.Peers[node]; node != 0 && !ok {
+		return fmt.Errorf("actors: TransferTo(%d): not a peer of node %d", node, e.cfg.Node)
 	}
 	e.state.endLead()
 	e.awaitCallback(ctx, e.cfg.ResignTimeout)
@@ -339,7 +380,7 @@ func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
 	case err := <-reply:
 		return err
 	case <-e.state.done:
-		return ErrClosed
+		return e.state.closedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -16,6 +16,11 @@ var (
 	ErrNoQuorum = errors.New("synod: no quorum")
 	// ErrClosed: the Election was closed.
 	ErrClosed = errors.New("synod: election closed")
+	// ErrStopped: the node's actors were stopped while the Election was
+	// open (its root actor stopped: by the embedder, or by protoactor
+	// after repeated escalations). The node takes no further part in the
+	// cluster; Close it, and Spawn again to rejoin.
+	ErrStopped = errors.New("synod: node stopped: its root actor was stopped")
 )
 
 // NotLeaderError is ErrNotLeader with a hint: the leader this node knows

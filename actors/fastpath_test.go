@@ -38,7 +38,7 @@ func TestFastPathEndsWithTheLease(t *testing.T) {
 	if v := s.fastLease(); v != nil {
 		t.Fatalf("fast path answered term %d after the lease ran out", v.term)
 	}
-	s.close()
+	s.close(ErrClosed)
 }
 
 // TestFastPathWithdrawnWhenLeadershipEnds: every way a leadership period
@@ -49,7 +49,7 @@ func TestFastPathWithdrawnWhenLeadershipEnds(t *testing.T) {
 		"resign":      func(s *state) { s.endLead() },
 		"deposed":     func(s *state) { s.publish(watch.Event{Term: 8, Reason: "deposed"}, time.Time{}) },
 		"lease timer": func(s *state) { s.leaseEnd = time.Now(); s.leaseLapsed() },
-		"close":       func(s *state) { s.close() },
+		"close":       func(s *state) { s.close(ErrClosed) },
 	}
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {
@@ -67,7 +67,7 @@ func TestFastPathWithdrawnWhenLeadershipEnds(t *testing.T) {
 			if v := s.fastLease(); v != nil {
 				t.Fatalf("a renewal after %s revived the fast path (term %d)", name, v.term)
 			}
-			s.close()
+			s.close(ErrClosed)
 		})
 	}
 }
@@ -100,7 +100,7 @@ func TestLeaseTimerRaceStartsANewPeriod(t *testing.T) {
 			if l := s.snapshot(); l.Leading || s.fastLease() != nil {
 				t.Fatalf("a renewal (%s) revived leadership: %+v", name, l)
 			}
-			s.close()
+			s.close(ErrClosed)
 		})
 	}
 
@@ -120,7 +120,7 @@ func TestLeaseTimerRaceStartsANewPeriod(t *testing.T) {
 	if v == nil || v.term != 7 || v.ctx.Err() != nil || v.ctx == old || old.Err() == nil {
 		t.Fatalf("fast path after renewal: %+v; want term 7 in a fresh live context, the old one cancelled", v)
 	}
-	s.close()
+	s.close(ErrClosed)
 }
 
 // TestFastPathOffWithoutLeases: with leases off, the view carries only
@@ -134,7 +134,7 @@ func TestFastPathOffWithoutLeases(t *testing.T) {
 	if v := s.view.Load(); v == nil || v.term != 2 || v.ctx.Err() != nil {
 		t.Fatalf("leases off: view %+v, want term 2 with a live context", v)
 	}
-	s.close()
+	s.close(ErrClosed)
 }
 
 type ctxKey struct{}
@@ -174,7 +174,7 @@ func TestGuardContextEndsWithLeadership(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("fn's context did not end with the leadership period")
 			}
-			s.close()
+			s.close(ErrClosed)
 		})
 	}
 	// A caller's context that ends ends fn's too, with its error.
@@ -192,7 +192,7 @@ func TestGuardContextEndsWithLeadership(t *testing.T) {
 		t.Fatalf("fn's context ended with %v, want the caller's context.Canceled", fctx.Err())
 	}
 	finish()
-	s.close()
+	s.close(ErrClosed)
 }
 
 // TestGuardContextWithoutDone: a caller that never asks for Done still
@@ -211,7 +211,7 @@ func TestGuardContextWithoutDone(t *testing.T) {
 	}
 	<-fctx.Done() // ended already: closed at once
 	finish()
-	s.close()
+	s.close(ErrClosed)
 
 	// Guard returning ends it too, and a later Done is closed.
 	s = leadingState(t, time.Minute)
@@ -233,8 +233,8 @@ func TestGuardContextWithoutDone(t *testing.T) {
 		t.Fatal("a context derived from fn's did not end with the leadership period")
 	}
 	finish()
-	s.close()
-	s2.close()
+	s.close(ErrClosed)
+	s2.close(ErrClosed)
 }
 
 // TestStripedCounterCountsEveryAdd: many goroutines adding at once lose

@@ -31,3 +31,15 @@ func (e *Election) LeaseRemaining() time.Duration {
 func (e *Election) Confirmations() (lease, quorum uint64) {
 	return e.confirmedByLease.Load(), e.confirmedByQuorum.Load()
 }
+
+// LeaseVoters returns how many members (this one included) hold a lease
+// for this node now, as its leader-watch last counted them: those whose
+// latest heartbeat acknowledgement granted it. Without leases, those that
+// granted within an election timeout. 0 when this node does not lead. A
+// leader whose lease rests on a bare majority while more members are up
+// has lost its spare votes: one more failure is an outage. Safe for
+// concurrent use.
+func (e *Election) LeaseVoters() int { return int(e.leaseVoters.Load()) }
+
+// Quorum returns how many members make a majority of this node's cluster.
+func (e *Election) Quorum() int { return (len(e.cfg.Peers)+1)/2 + 1 }

@@ -103,7 +103,7 @@ func (e *Election) Await(ctx context.Context) (Term, error) {
 			return term, nil
 		}
 		if e.state.isClosed() {
-			return 0, ErrClosed
+			return 0, e.state.closedErr()
 		}
 		select {
 		case <-changed:

@@ -57,6 +57,7 @@ type state struct {
 	leadDone   chan struct{} // closed when the running Lead callback returns
 	closed     bool
 	done       chan struct{} // closed by close
+	err        error         // why it closed: ErrClosed or ErrStopped; set before done is closed
 }
 
 func newState(start time.Time, leases bool) *state {
@@ -201,13 +202,16 @@ func (s *state) notifyLocked() {
 	}
 }
 
-// close ends everything: leadership, observers, waiters.
-func (s *state) close() {
+// close ends everything: leadership, observers, waiters. Every call
+// waiting on it then fails with err (ErrClosed, or ErrStopped when the
+// node's actors stopped under an open Election). The first close wins.
+func (s *state) close(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
+	s.err = err
 	s.endLeadLocked()
 	if s.leaseTimer != nil {
 		s.leaseTimer.Stop()
@@ -251,4 +255,11 @@ func (s *state) isClosed() bool {
 	default:
 		return false
 	}
+}
+
+// closedErr is why the state closed; only after done is closed.
+func (s *state) closedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }

@@ -210,6 +210,7 @@ func (s *watchShell) stopped() {
 		term, _ := s.core.Term()
 		s.e.state.publish(watch.Event{Term: term, Reason: "stepped_down"}, time.Time{})
 	}
+	s.e.leaseVoters.Store(0)
 }
 
 // flush carries out the core's Ready.
@@ -262,6 +263,7 @@ func (s *watchShell) flush(ctx actor.Context) {
 		}
 	}
 	e.rounds.Store(s.core.QuorumRounds())
+	e.leaseVoters.Store(int32(s.core.LeaseVoters(s.now())))
 	s.schedule()
 }
 
@@ -307,12 +309,16 @@ func (s *watchShell) logEvent(ev watch.Event) {
 		leader = ev.Leader.Node.String()
 	}
 	switch ev.Reason {
-	case "elected":
+	case "elected", "reelected":
 		log.LeaderElected(ev.Term, leader)
 	case "lease_expired":
 		log.LeaseExpired(ev.Term)
 	case "resigned":
-		log.Transferred(ev.Term, leader)
+		to := ""
+		if ev.Successor != 0 {
+			to = ev.Successor.String()
+		}
+		log.Transferred(ev.Term, to)
 	case "deposed", "stepped_down", "leader_lost", "leader_disconnected":
 		log.LeaderLost(ev.Term, leader, ev.Reason)
 	}

@@ -60,7 +60,9 @@ func (l *Log) LeaseExpired(term uint64) {
 	l.begin(EventLeaseExpired).Uint64("term", term).Send()
 }
 
-// Transferred records that leadership was handed to leader at term.
+// Transferred records that this node, leader of term, resigned and hands
+// leadership to leader (empty: to whichever follower is freshest, or to
+// none if it had no follower).
 func (l *Log) Transferred(term uint64, leader string) {
 	l.begin(EventTransferred).Uint64("term", term).Str("leader", leader).Send()
 }

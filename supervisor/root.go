@@ -36,6 +36,11 @@ type RootConfig struct {
 	Log *Log
 	// Seed seeds the backoff jitter, so that a run can be replayed.
 	Seed uint64
+	// OnStopped, if set, is called once the root (of any incarnation) has
+	// stopped for good, after its children: whoever holds a handle on the
+	// node can then fail the calls that wait on it. It runs on the root's
+	// goroutine and must not block.
+	OnStopped func()
 }
 
 // Validate reports the first bad field, wrapping ErrInvalidConfig.
@@ -134,6 +139,10 @@ func (r *root) Receive(ctx actor.Context) {
 	case *actor.Restarting:
 		r.stopping = true
 		r.strategy.Close()
+	case *actor.Stopped:
+		if r.cfg.OnStopped != nil {
+			r.cfg.OnStopped()
+		}
 	case *actor.Stopping:
 		if r.escalated {
 			// Our supervisor (or protoactor's default for a top-level

@@ -92,10 +92,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("watch: Config.ElectionBackoff must not be negative, got %v", c.ElectionBackoff)
 	case c.LeaseDuration < 0:
 		return fmt.Errorf("watch: Config.LeaseDuration must not be negative, got %v", c.LeaseDuration)
-	case c.LeaseDuration > 0 && c.LeaseDuration <= c.HeartbeatInterval:
-		return fmt.Errorf("watch: Config.LeaseDuration (%v) must exceed HeartbeatInterval (%v)", c.LeaseDuration, c.HeartbeatInterval)
 	case !(c.MaxClockDrift >= 0 && c.MaxClockDrift < 0.5): // also refuses NaN
 		return fmt.Errorf("watch: Config.MaxClockDrift must be in [0, 0.5), got %v", c.MaxClockDrift)
+	case c.LeaseDuration > 0 && c.leaderLease() <= 2*c.HeartbeatInterval:
+		// The leader renews its lease with every heartbeat a majority
+		// acknowledges; a lease that cannot outlive two heartbeat intervals
+		// lapses whenever one heartbeat is late or lost, and leadership
+		// flaps (heartbeat 50ms, lease 60ms, drift 0.4 gave 12 terms in 4 s).
+		return fmt.Errorf("watch: the lease a leader counts, Config.LeaseDuration·(1−MaxClockDrift)/(1+MaxClockDrift) = %v·(1−%g)/(1+%g) = %v, must exceed two HeartbeatIntervals (%v): raise LeaseDuration or lower HeartbeatInterval or MaxClockDrift",
+			c.LeaseDuration, c.MaxClockDrift, c.MaxClockDrift, c.leaderLease().Round(100*time.Microsecond), 2*c.HeartbeatInterval)
 	}
 	seen := map[remote.NodeID]bool{}
 	for _, id := range c.Members {

@@ -48,6 +48,13 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"negative backoff", func(c *watch.Config) { c.ElectionBackoff = -1 }, "ElectionBackoff"},
 		{"negative lease", func(c *watch.Config) { c.LeaseDuration = -1 }, "LeaseDuration"},
 		{"lease equals heartbeat", func(c *watch.Config) { c.LeaseDuration = c.HeartbeatInterval }, "LeaseDuration"},
+		// The case: 60ms·0.6/1.4 = 25.7ms, under one 50ms heartbeat.
+		{"drift-shortened lease under a heartbeat round", func(c *watch.Config) {
+			c.LeaseDuration, c.MaxClockDrift = 60*time.Millisecond, 0.4
+		}, "LeaseDuration"},
+		{"lease just under two heartbeats", func(c *watch.Config) {
+			c.LeaseDuration, c.MaxClockDrift = 100*time.Millisecond, 0
+		}, "LeaseDuration"},
 		{"negative drift", func(c *watch.Config) { c.MaxClockDrift = -0.01 }, "MaxClockDrift"},
 		{"drift of one half", func(c *watch.Config) { c.MaxClockDrift = 0.5 }, "MaxClockDrift"},
 		{"infinite drift", func(c *watch.Config) { c.MaxClockDrift = math.Inf(1) }, "MaxClockDrift"},
@@ -137,5 +144,16 @@ func TestLeaderLeaseIsShortenedForDrift(t *testing.T) {
 		if d := got - tc.want; d < -1 || d > 1 {
 			t.Errorf("LeaseDuration %v, drift %v: lease runs %v past the send time, want %v", tc.lease, tc.drift, got, tc.want)
 		}
+	}
+}
+
+// The refusal of a lease that cannot outlive a heartbeat round gives the
+// numbers, so that the operator sees what to change.
+func TestValidateNamesTheShortenedLease(t *testing.T) {
+	cfg := watch.DefaultConfig(1, 7, three)
+	cfg.LeaseDuration, cfg.MaxClockDrift = 60*time.Millisecond, 0.4
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "= 25.7ms, must exceed two HeartbeatIntervals (100ms)") {
+		t.Fatalf("Validate() = %v, want the shortened lease (25.7ms) against two heartbeats (100ms)", err)
 	}
 }

@@ -20,7 +20,10 @@ type Event struct {
 	Term    uint64
 	Leader  Leader // zero when there is no known leader
 	Leading bool
-	Reason  string // why it changed: elected, lease_expired, deposed, resigned, stepped_down
+	Reason  string // why it changed: elected, reelected, lease_expired, deposed, resigned, stepped_down, leader_lost, leader_heard, leader_disconnected
+	// Successor is the node a resignation hands leadership to (0: none
+	// chosen), on "resigned" events only.
+	Successor remote.NodeID
 }
 
 // Campaign asks the proposer to propose Value for Instance; Exclusive:
@@ -326,6 +329,9 @@ func (c *Core) Resign(now time.Duration, target remote.NodeID) bool {
 	c.resetTimer()
 	c.confirmFailAll(ErrNotLeader)
 	c.report("resigned")
+	if n := len(c.ready.Events); n > 0 && c.ready.Events[n-1].Reason == "resigned" && target != c.cfg.Self {
+		c.ready.Events[n-1].Successor = target
+	}
 	if target == 0 || target == c.cfg.Self {
 		// No one to hand to: stepping down is all there is to do.
 		c.ready.Handoff = &HandoffResult{Term: c.term}

@@ -23,7 +23,7 @@ func TestResignProposesTargetForNextTerm(t *testing.T) {
 		t.Fatalf("Resign returned false on the leader")
 	}
 	rd := c.Ready()
-	if want := []watch.Event{{Term: 5, Reason: "resigned"}}; !reflect.DeepEqual(rd.Events, want) {
+	if want := []watch.Event{{Term: 5, Reason: "resigned", Successor: 3}}; !reflect.DeepEqual(rd.Events, want) {
 		t.Fatalf("events %+v, want %+v", rd.Events, want)
 	}
 	wantCampaign(t, rd.Campaign, 6, target(3))

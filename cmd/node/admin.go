@@ -36,6 +36,13 @@ type status struct {
 	// LeaseRemainingMS is how much longer this node's leader lease runs:
 	// 0 when it does not lead or leases are off.
 	LeaseRemainingMS int64 `json:"lease_remaining_ms"`
+	// LeaseVoters is how many members (this one included) grant this
+	// leader its lease now; 0 on a follower. Quorum is a majority.
+	LeaseVoters int `json:"lease_voters"`
+	Quorum      int `json:"quorum"`
+	// Degraded says why this leader has lost its spare votes: its lease
+	// rests on a bare majority while more members are up. Empty otherwise.
+	Degraded string `json:"degraded,omitempty"`
 	// Incarnation identifies this process's run of the node. It is a
 	// random 64-bit number, so JSON carries it as a decimal string that
 	// JavaScript cannot round.
@@ -93,11 +100,17 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		peers, known := src.peerReports()
 		if l, ok := e.Leader(); ok {
-			writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term})
+			body := map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term}
+			// Still ready (it leads, and serves): but say so when one more
+			// failure would be an outage although more nodes are up.
+			if d := degradedReason(l.Leading, e.LeaseVoters(), e.Quorum(), peers, known); d != "" {
+				body["degraded"] = d
+			}
+			writeJSON(w, http.StatusOK, body)
 			return
 		}
-		peers, known := src.peerReports()
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready",
 			"reason": notReadyReason(peers, known), "peers": peers})
 	})
@@ -177,6 +190,7 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	s := status{
 		Node: nc.ID, Cluster: nc.Cluster, Term: uint64(l.Term), Leader: l.Leader, IsLeader: l.Leading,
 		Reason: l.Reason, LeaseRemainingMS: e.LeaseRemaining().Milliseconds(), Incarnation: e.Incarnation(),
+		LeaseVoters: e.LeaseVoters(), Quorum: e.Quorum(),
 		Restarts: src.WorkerRestarts, ActorRestarts: -1, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
 	}
 	if src.ActorRestarts != nil {
@@ -189,6 +203,7 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	if l.Leader == 0 {
 		s.NotReady = notReadyReason(peers, known)
 	}
+	s.Degraded = degradedReason(l.Leading, e.LeaseVoters(), e.Quorum(), peers, known)
 	now := time.Now()
 	for _, m := range e.Members() {
 		ms := memberStatus{ID: m.ID, Address: m.Address, Self: m.Self, Reachable: m.Reachable, LastSeenMS: -1,

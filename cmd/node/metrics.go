@@ -85,6 +85,8 @@ func newNodeMetrics(e *actors.Election, src metricsSources) *nodeMetrics {
 			func() float64 { l, _ := e.Leader(); return float64(l.Term) }),
 		gauge("synod_lease_remaining_seconds", "How much longer this node's leader lease runs; 0 when it does not lead.",
 			func() float64 { return e.LeaseRemaining().Seconds() }),
+		gauge("synod_lease_voters", "Members (this one included) that grant this leader its lease now; 0 on a follower. A leader at a bare majority while more members are up has lost its spare votes.",
+			func() float64 { return float64(e.LeaseVoters()) }),
 		counter("synod_elections_total", "Terms this process has seen decided: each rise of the known term counts once.",
 			nil, func() float64 { return float64(t.snapshot().elections) }),
 		counter("synod_leadership_changes_total", "Times the known leader became another node, the first leader seen included.",

@@ -76,3 +76,24 @@ func (src metricsSources) peerReports() ([]peerReport, bool) {
 	}
 	return peerReports(src.Peers(), time.Now()), true
 }
+
+// degradedReason says, on a leader, when its lease rests on a bare
+// majority while more members are up (reachable peers plus itself): a
+// failed or abandoned campaign, a rebuilding node or a stray acceptance
+// left an acceptor unable to grant it, and one more failure is an outage.
+// Empty otherwise, and on a follower.
+func degradedReason(leading bool, voters, quorum int, peers []peerReport, known bool) string {
+	if !leading || !known || voters > quorum || voters == 0 {
+		return ""
+	}
+	up := 1
+	for _, p := range peers {
+		if p.Up {
+			up++
+		}
+	}
+	if up <= voters {
+		return ""
+	}
+	return fmt.Sprintf("lease rests on %d of %d members while %d are up: one more failure and no leader", voters, len(peers)+1, up)
+}

@@ -174,18 +174,27 @@ func statusVerdict(results []statusResult) error {
 	if down := unreachable(results); down > 0 {
 		return fmt.Errorf("status: %d of %d nodes did not answer", down, len(results))
 	}
+	leader := false
 	for _, r := range results {
 		if r.Status.Leader != 0 {
-			return nil
+			leader = true
 		}
 	}
-	return fmt.Errorf("status: no node knows a leader")
+	if !leader {
+		return fmt.Errorf("status: no node knows a leader")
+	}
+	for _, r := range results {
+		if r.Status.Degraded != "" {
+			return fmt.Errorf("status: node %d leads, but its %s", r.Status.Node, r.Status.Degraded)
+		}
+	}
+	return nil
 }
 
 // statusColumns heads the table; an unreachable node's row fills each
 // with "-", so that every row keeps the columns aligned. NOTE, last, is
 // free text and may be as long as it needs.
-const statusColumns = "NODE\tADMIN\tTERM\tLEADER\tIS_LEADER\tLEASE_MS\tPEERS_REACHABLE\tRESTARTS\tACTOR_RESTARTS\tNOTE"
+const statusColumns = "NODE\tADMIN\tTERM\tLEADER\tIS_LEADER\tLEASE_MS\tLEASE_VOTERS\tPEERS_REACHABLE\tRESTARTS\tACTOR_RESTARTS\tNOTE"
 
 // printStatusTable writes one row per node.
 func printStatusTable(w io.Writer, results []statusResult) error {
@@ -207,8 +216,16 @@ func printStatusTable(w io.Writer, results []statusResult) error {
 		if s.ActorRestarts >= 0 {
 			actorRestarts = strconv.FormatInt(s.ActorRestarts, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%t\t%d\t%s\t%d\t%s\t%s\n", s.Node, r.Admin, s.Term, leader, s.IsLeader,
-			s.LeaseRemainingMS, peersReachable(s.Members), s.Restarts, actorRestarts, s.NotReady)
+		voters := "-"
+		if s.IsLeader {
+			voters = fmt.Sprintf("%d/%d", s.LeaseVoters, len(s.Members))
+		}
+		note := s.NotReady
+		if s.Degraded != "" {
+			note = "DEGRADED: " + s.Degraded
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%t\t%d\t%s\t%s\t%d\t%s\t%s\n", s.Node, r.Admin, s.Term, leader, s.IsLeader,
+			s.LeaseRemainingMS, voters, peersReachable(s.Members), s.Restarts, actorRestarts, note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -66,7 +66,7 @@ func threeMembers(self int, reachable ...bool) []memberStatus {
 // TestStatusTable: two nodes answer, one does not; every node gets a row,
 // and the command fails because one was unreachable.
 func TestStatusTable(t *testing.T) {
-	leader := fakeNode(t, status{Node: 1, Term: 7, Leader: 1, IsLeader: true, LeaseRemainingMS: 240,
+	leader := fakeNode(t, status{Node: 1, Term: 7, Leader: 1, IsLeader: true, LeaseRemainingMS: 240, LeaseVoters: 2, Quorum: 2,
 		Incarnation: 1 << 63, Restarts: 2, ActorRestarts: 3, Members: threeMembers(1, true, false)})
 	follower := fakeNode(t, status{Node: 2, Term: 7, Leader: 1, ActorRestarts: -1, Members: threeMembers(2, true, true)})
 	dead := deadAddress(t)
@@ -80,10 +80,10 @@ func TestStatusTable(t *testing.T) {
 		t.Fatalf("want a header and three rows:\n%s", out)
 	}
 	for i, want := range [][]string{
-		{"NODE", "ADMIN", "TERM", "LEADER", "IS_LEADER", "LEASE_MS", "PEERS_REACHABLE", "RESTARTS", "ACTOR_RESTARTS", "NOTE"},
-		{"1", leader, "7", "1", "true", "240", "1/2", "2", "3"},
-		{"2", follower, "7", "1", "false", "0", "2/2", "0", "-"},
-		{"?", dead, "-", "-", "-", "-", "-", "-", "-", "unreachable:"},
+		{"NODE", "ADMIN", "TERM", "LEADER", "IS_LEADER", "LEASE_MS", "LEASE_VOTERS", "PEERS_REACHABLE", "RESTARTS", "ACTOR_RESTARTS", "NOTE"},
+		{"1", leader, "7", "1", "true", "240", "2/3", "1/2", "2", "3"},
+		{"2", follower, "7", "1", "false", "0", "-", "2/2", "0", "-"},
+		{"?", dead, "-", "-", "-", "-", "-", "-", "-", "-", "unreachable:"},
 	} {
 		got := strings.Fields(lines[i])
 		if len(got) < len(want) || strings.Join(got[:len(want)], " ") != strings.Join(want, " ") {
@@ -197,5 +197,47 @@ func TestStatusTargets(t *testing.T) {
 	}
 	if _, err := statusTargets([]string{"nohost"}, nil, ""); err == nil {
 		t.Error("bad address: want an error")
+	}
+}
+
+// A leader whose lease rests on a bare majority while more members are up
+// is flagged, and the command fails: one more failure is an outage.
+func TestStatusFlagsDegradedLeader(t *testing.T) {
+	const why = "lease rests on 2 of 3 members while 3 are up: one more failure and no leader"
+	leader := fakeNode(t, status{Node: 1, Term: 7, Leader: 1, IsLeader: true, LeaseVoters: 2, Quorum: 2, Degraded: why,
+		ActorRestarts: -1, Members: threeMembers(1, true, true)})
+	follower := fakeNode(t, status{Node: 2, Term: 7, Leader: 1, ActorRestarts: -1, Members: threeMembers(2, true, true)})
+	out, err := runStatus(t, "--admin", leader, "--admin", follower)
+	if err == nil || !strings.Contains(err.Error(), why) {
+		t.Errorf("err = %v, want the degraded leader named", err)
+	}
+	if !strings.Contains(out, "DEGRADED: "+why) {
+		t.Errorf("no DEGRADED note:\n%s", out)
+	}
+}
+
+func TestDegradedReason(t *testing.T) {
+	up := func(n int) []peerReport {
+		ps := make([]peerReport, 4)
+		for i := range n {
+			ps[i].Up = true
+		}
+		return ps
+	}
+	for _, tc := range []struct {
+		leading       bool
+		voters, peers int
+		want          bool
+	}{
+		{true, 3, 4, true},   // 5 members, 5 up, lease on 3
+		{true, 4, 4, false},  // a spare vote
+		{true, 3, 2, false},  // 3 up: nothing more to ask
+		{false, 3, 4, false}, // a follower
+		{true, 0, 4, false},  // not counted yet
+	} {
+		got := degradedReason(tc.leading, tc.voters, 3, up(tc.peers), true) != ""
+		if got != tc.want {
+			t.Errorf("leading %v, %d voters, %d peers up: degraded %v, want %v", tc.leading, tc.voters, tc.peers, got, tc.want)
+		}
 	}
 }
