@@ -1,18 +1,48 @@
 package acceptor
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/synod/synod/remote"
 )
 
+// Config sets up an acceptor core.
+type Config struct {
+	// Self is this node's id.
+	Self remote.NodeID
+	// Members lists every acceptor of the cluster, Self included: a fresh
+	// store's start-up check asks the others (startup.go).
+	Members []remote.NodeID
+	// LeaseDuration turns leases on when above zero (lease.go). Each new
+	// core starts with a quiet period this long: a restart forgot the
+	// leases it had granted.
+	LeaseDuration time.Duration
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Self == 0:
+		return errors.New("acceptor: Config.Self must be a node id above 0")
+	case !slices.Contains(c.Members, c.Self):
+		return fmt.Errorf("acceptor: Config.Members must include Self (%d), got %v", c.Self, c.Members)
+	case c.LeaseDuration < 0:
+		return fmt.Errorf("acceptor: Config.LeaseDuration must not be negative, got %v", c.LeaseDuration)
+	}
+	return nil
+}
+
 // Core is the acceptor's state machine (Paxos Made Simple, §2.2, P1a and
-// P2c as an acceptor enforces them). It does no I/O: each step returns the
-// records to persist and the reply to send, and the caller must make the
-// records durable before it sends the reply.
+// P2c as an acceptor enforces them). It does no I/O and reads no clock:
+// Tick gives it the time, Step a message, and Ready says what the caller
+// must do, in order (see Ready); Advance clears it once done.
 //
 // A Core is not safe for concurrent use; exactly one owner drives it.
 type Core struct {
+	cfg    Config
 	self   remote.NodeID
 	floor  uint64
 	states map[uint64]State
@@ -36,33 +66,44 @@ type Core struct {
 	cohort  map[remote.NodeID]uint64 // the stores it bootstrapped with
 
 	// Leases; all zero while leases are off. See lease.go.
-	leaseDuration time.Duration
-	now           time.Duration
-	quietUntil    time.Duration
-	lease         lease
+	now        time.Duration
+	quietUntil time.Duration
+	lease      lease
+
+	ready Ready
 }
 
-// Output is the result of one step. The caller does it in this order:
-// first Settle, if set (Store.Settle, durably, before anything else: the
-// acceptor already votes by it); then Persist (Store.Save, which fsyncs)
-// before Reply is sent to the sender of the message stepped (if saving
-// fails, Reply must not be sent); Send goes to other acceptors; Events
-// are for the log.
-type Output struct {
-	Persist []Record
-	Reply   any
-	Send    []remote.Envelope
-	Settle  *Settlement
-	Events  []Event
+// Ready is what the caller must do after Tick or Step, in this order:
+//   - Settle, if set: Store.Settle, durably (the acceptor already votes by
+//     it; a failed settle must stop the acceptor, which reloads the store,
+//     still fresh, and checks again);
+//   - Persist: Store.Save, which fsyncs; Prune: Store.Prune;
+//   - then send Messages. If Persist failed, send Refusals instead: the
+//     acceptor must not vote on what it could not save (its memory is
+//     then ahead of its disk, which only makes it refuse more);
+//   - log Events.
+//
+// Messages name the node they go to; internal/wiring names the role.
+type Ready struct {
+	Settle   *Settlement
+	Persist  []Record
+	Prune    uint64
+	Messages []remote.Envelope
+	Refusals []remote.Envelope
+	Events   []Event
 }
 
-// NewCore rebuilds an acceptor from what its store loaded. A Fresh
+// NewCore rebuilds an acceptor from what its store loaded, at now. With
+// leases on, it votes for no one for a lease duration from now. A Fresh
 // snapshot (a store created empty, which may be a lost one) gives an
-// acceptor that votes for no one until its start-up check settles; see
-// StartCheck.
-func NewCore(self remote.NodeID, snap Snapshot) *Core {
-	c := &Core{self: self, floor: snap.Floor, voteFloor: snap.VoteFloor, storeID: snap.StoreID, cohort: snap.Cohort,
-		states: make(map[uint64]State, len(snap.Records))}
+// acceptor that votes for no one until its start-up check settles: its
+// first queries are in Ready.
+func NewCore(cfg Config, snap Snapshot, now time.Duration) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, self: cfg.Self, floor: snap.Floor, voteFloor: snap.VoteFloor, storeID: snap.StoreID,
+		cohort: snap.Cohort, states: make(map[uint64]State, len(snap.Records)), now: now}
 	for _, r := range snap.Records {
 		if r.Instance >= snap.Floor {
 			c.states[r.Instance] = r.State
@@ -74,69 +115,93 @@ func NewCore(self remote.NodeID, snap Snapshot) *Core {
 	// Instances below either floor may have been accepted in: pruned long
 	// ago, or by the store's lost life.
 	c.maxAccepted = max(c.maxAccepted, sub1(c.floor), sub1(c.voteFloor))
-	if snap.Fresh {
-		c.check = &startupCheck{}
+	if cfg.LeaseDuration > 0 {
+		c.quietUntil = now + cfg.LeaseDuration
 	}
-	return c
+	if snap.Fresh {
+		c.startCheck()
+	}
+	return c, nil
 }
 
 func sub1(x uint64) uint64 { return max(x, 1) - 1 }
 
-// Step handles a *Prepare or *Accept, whose replies may need persisting
-// first, a *Heartbeat or *ConfirmRequest, whose replies never do, and the
-// start-up check's *RebuildQuery and *RebuildReport. Any other message
-// yields no output and ok=false.
-func (c *Core) Step(msg any) (out Output, ok bool) {
-	switch m := msg.(type) {
-	case *Prepare:
-		return c.Prepare(m), true
-	case *Accept:
-		return c.Accept(m), true
-	case *Heartbeat:
-		return c.heartbeatOutput(m), true
-	case *ConfirmRequest:
-		if c.check != nil {
-			// It cannot say what its lost life accepted: no answer, which
-			// the leader counts as a missing one, not a refusal.
-			return Output{}, true
-		}
-		return Output{Reply: c.Confirm(m)}, true
-	case *RebuildQuery:
-		return Output{Reply: c.report(m)}, true
-	case *RebuildReport:
-		return c.reported(m), true
-	}
-	return Output{}, false
+// Ready returns what the caller must do; it stays until Advance.
+func (c *Core) Ready() Ready { return c.ready }
+
+// Advance tells the core its Ready was done.
+func (c *Core) Advance() { c.ready = Ready{} }
+
+// Tick sets the core's clock (it never goes backwards) and does what is
+// due: a pending start-up check asks again.
+func (c *Core) Tick(now time.Duration) {
+	c.now = max(c.now, now)
+	c.checkTick()
 }
 
-// Prepare answers phase 1a. The acceptor promises m.Ballot unless it has
+// TickDue returns when Tick next has anything to do, or Never.
+func (c *Core) TickDue() time.Duration { return c.checkDue() }
+
+// Never is what TickDue returns when no Tick can do anything.
+const Never = time.Duration(1<<63 - 1)
+
+// Step handles a message: a *Prepare or *Accept (whose replies wait for
+// Persist), a *Heartbeat or *ConfirmRequest, and the start-up check's
+// *RebuildQuery and *RebuildReport. It returns false for any other.
+func (c *Core) Step(msg any) bool {
+	switch m := msg.(type) {
+	case *Prepare:
+		c.prepare(m)
+	case *Accept:
+		c.accept(m)
+	case *Heartbeat:
+		c.heartbeat(m)
+	case *ConfirmRequest:
+		if c.check == nil {
+			c.send(m.From, c.confirm(m))
+		}
+		// Else no answer: it cannot say what its lost life accepted, and
+		// the leader counts a missing answer as missing, not as a refusal.
+	case *RebuildQuery:
+		c.send(m.From, c.report(m))
+	case *RebuildReport:
+		c.reported(m)
+	default:
+		return false
+	}
+	return true
+}
+
+func (c *Core) send(to remote.NodeID, msg any) {
+	c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: to, Msg: msg})
+}
+
+// prepare answers phase 1a. The acceptor promises m.Ballot unless it has
 // already promised a higher one. An equal ballot is promised again, so a
 // duplicated Prepare gets the same answer.
-func (c *Core) Prepare(m *Prepare) Output {
+func (c *Core) prepare(m *Prepare) {
 	if n := c.refusal(m.Instance, m.Ballot); n != nil {
-		return Output{Reply: n}
+		c.send(m.From, n)
+		return
 	}
 	s := c.states[m.Instance]
 	s.Promised = m.Ballot
 	c.states[m.Instance] = s
-	return Output{
-		Persist: []Record{{Instance: m.Instance, State: s}},
-		Reply: &Promise{
-			Instance: m.Instance, Ballot: m.Ballot, From: c.self,
-			Accepted: s.Accepted, HasValue: s.HasValue, Value: s.Value,
-		},
-		Events: c.voted(),
-	}
+	c.persist(m.From, m.Instance, m.Ballot, s, &Promise{
+		Instance: m.Instance, Ballot: m.Ballot, From: c.self,
+		Accepted: s.Accepted, HasValue: s.HasValue, Value: s.Value,
+	})
 }
 
-// Accept answers phase 2a. The acceptor accepts unless it has promised a
+// accept answers phase 2a. The acceptor accepts unless it has promised a
 // higher ballot. An Accept with no Prepare seen at its ballot is accepted
 // too: the promise is implied, and refusing it would only cost liveness.
 // Accepting raises the promise to the ballot, so a later, lower Prepare
 // cannot be promised.
-func (c *Core) Accept(m *Accept) Output {
+func (c *Core) accept(m *Accept) {
 	if n := c.refusal(m.Instance, m.Ballot); n != nil {
-		return Output{Reply: n}
+		c.send(m.From, n)
+		return
 	}
 	s := c.states[m.Instance]
 	c.maxAccepted = max(c.maxAccepted, m.Instance)
@@ -145,11 +210,16 @@ func (c *Core) Accept(m *Accept) Output {
 	s.HasValue = true
 	s.Value = m.Value
 	c.states[m.Instance] = s
-	return Output{
-		Persist: []Record{{Instance: m.Instance, State: s}},
-		Reply:   &Accepted{Instance: m.Instance, Ballot: m.Ballot, From: c.self},
-		Events:  c.voted(),
-	}
+	c.persist(m.From, m.Instance, m.Ballot, s, &Accepted{Instance: m.Instance, Ballot: m.Ballot, From: c.self})
+}
+
+// persist queues a vote: the record, the reply sent once it is durable,
+// and the refusal sent instead if it cannot be made so.
+func (c *Core) persist(to remote.NodeID, instance uint64, b Ballot, s State, reply any) {
+	c.ready.Persist = append(c.ready.Persist, Record{Instance: instance, State: s})
+	c.send(to, reply)
+	c.ready.Refusals = append(c.ready.Refusals, remote.Envelope{To: to, Msg: c.nack(instance, b, NackStorage)})
+	c.voted()
 }
 
 // refusal returns the Nack owed to a Prepare or Accept at b for instance,
@@ -176,19 +246,22 @@ func (c *Core) refusal(instance uint64, b Ballot) *Nack {
 	return nil
 }
 
-// Prune forgets every instance below below and refuses to vote on them from
-// now on. The caller must persist it with Store.Prune. Only instances whose
-// decision every interested learner already holds should be pruned.
-func (c *Core) Prune(below uint64) {
+// prune forgets every instance below below and refuses to vote on them
+// from now on (Ready.Prune makes it durable). Only instances every node
+// knows to be decided are pruned (lease.go: the leader says so in its
+// heartbeats).
+func (c *Core) prune(below uint64) {
 	if below <= c.floor {
 		return
 	}
 	c.floor = below
+	c.maxAccepted = max(c.maxAccepted, below-1) // it may have accepted there
 	for inst := range c.states {
 		if inst < below {
 			delete(c.states, inst)
 		}
 	}
+	c.ready.Prune = below
 }
 
 // Floor returns the retention floor.
@@ -205,11 +278,8 @@ func (c *Core) Checking() bool { return c.check != nil }
 // State returns what the acceptor holds for instance, for tests and status.
 func (c *Core) State(instance uint64) State { return c.states[instance] }
 
-// StorageFailed returns the Nack to send when persisting the output of a
-// step failed: the acceptor must not vote on state it could not save.
-func (c *Core) StorageFailed(instance uint64, b Ballot) *Nack {
-	return c.nack(instance, b, NackStorage)
-}
+// Records returns how many instances the acceptor holds.
+func (c *Core) Records() int { return len(c.states) }
 
 func (c *Core) nack(instance uint64, b Ballot, why NackReason) *Nack {
 	return &Nack{

@@ -28,13 +28,17 @@ import (
 
 // Heartbeat is the leader's periodic message for Term (the instance that
 // made it leader). Seq numbers the heartbeats of one term, so the leader
-// can tell which one a majority acknowledged.
+// can tell which one a majority acknowledged. Prune is an instance below
+// which every member knows every instance decided (the leader saw each of
+// them acknowledge a heartbeat of a term at or above it): an acceptor may
+// forget them (0: nothing to prune).
 type Heartbeat struct {
 	_msgpack    struct{} `msgpack:",as_array"`
 	Term        uint64
 	Leader      remote.NodeID
 	Incarnation uint64
 	Seq         uint64
+	Prune       uint64
 }
 
 // HeartbeatAck answers a Heartbeat. Granted means the acceptor had
@@ -55,8 +59,15 @@ type HeartbeatAck struct {
 	Needs       uint64
 }
 
-// ConfirmRequest asks an acceptor for the highest instance it has promised
-// or accepted in. ID correlates the replies of one confirmation round.
+// Heard tells a node's leader-watch that its acceptor acknowledged a
+// heartbeat of another node: the leader is alive. It never crosses the
+// network (internal/wiring).
+type Heard struct {
+	Heartbeat Heartbeat
+}
+
+// ConfirmRequest asks an acceptor for the highest instance it has
+// accepted in. ID correlates the replies of one confirmation round.
 type ConfirmRequest struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ID       uint64
@@ -86,24 +97,11 @@ type lease struct {
 	until  time.Duration
 }
 
-// EnableLeases turns lease granting on with the given duration. now is the
-// acceptor's monotonic clock at start: for one LeaseDuration from now the
-// acceptor promises and accepts nothing, because a restart forgot whatever
-// leases it had granted before.
-func (c *Core) EnableLeases(duration, now time.Duration) {
-	c.leaseDuration = duration
-	c.now = now
-	c.quietUntil = now + duration
-}
-
-// Advance sets the acceptor's clock. The shell calls it before every step
-// when leases are on; the clock must not go backwards.
-func (c *Core) Advance(now time.Duration) { c.now = max(c.now, now) }
-
-// Lease returns the lease this acceptor holds for a leader at its last
-// clock reading, if one runs: the holder and the term it was granted for.
-func (c *Core) Lease() (holder remote.NodeID, term uint64, ok bool) {
-	if !c.leaseHeld() {
+// LeaseAt returns the lease this acceptor holds for a leader at now, if
+// one runs then: the holder and the term it was granted for. It changes
+// nothing.
+func (c *Core) LeaseAt(now time.Duration) (holder remote.NodeID, term uint64, ok bool) {
+	if c.cfg.LeaseDuration == 0 || max(now, c.now) >= c.lease.until {
 		return 0, 0, false
 	}
 	return c.lease.holder, c.lease.term, true
@@ -113,49 +111,50 @@ func (c *Core) Lease() (holder remote.NodeID, term uint64, ok bool) {
 // have) accepted in.
 func (c *Core) MaxAccepted() uint64 { return c.maxAccepted }
 
-// Heartbeat acknowledges a leader's heartbeat, granting a lease when it
-// may (the grant rule above). A stale leader (one whose term is below an
-// instance this acceptor accepted in) is refused, and so is one whose term
-// is below a lease still running here. An acceptor whose start-up check is
-// pending grants nothing: it cannot tell what its lost life accepted.
-func (c *Core) Heartbeat(m *Heartbeat) *HeartbeatAck {
+// heartbeat acknowledges a leader's heartbeat, granting a lease when it
+// may (the grant rule above), prunes what the leader says every member
+// knows decided, and tells this node's leader-watch the leader was heard,
+// after the acknowledgement so that nothing delays it. A stale leader
+// (one whose term is below an instance this acceptor accepted in) is
+// refused, and so is one whose term is below a lease still running here.
+// An acceptor whose start-up check is pending grants nothing: it cannot
+// tell what its lost life accepted.
+func (c *Core) heartbeat(m *Heartbeat) {
 	ack := &HeartbeatAck{Term: m.Term, Seq: m.Seq, From: c.self, MaxAccepted: c.maxAccepted}
 	switch {
 	case c.check != nil:
-		return ack
 	case c.maxAccepted > m.Term:
 		ack.Needs = c.maxAccepted
-		return ack
-	case c.leaseDuration > 0 && c.leaseHeld() && c.lease.term > m.Term:
-		return ack
+	case c.cfg.LeaseDuration > 0 && c.leaseHeld() && c.lease.term > m.Term:
+	default:
+		if c.cfg.LeaseDuration > 0 {
+			c.lease = lease{holder: m.Leader, term: m.Term, until: c.now + c.cfg.LeaseDuration}
+		}
+		ack.Granted = true
+		c.voted()
+		// Never above the term the leader leads: it and what it may
+		// still need are kept.
+		if m.Prune > 0 && m.Prune <= m.Term {
+			c.prune(m.Prune)
+		}
 	}
-	if c.leaseDuration > 0 {
-		c.lease = lease{holder: m.Leader, term: m.Term, until: c.now + c.leaseDuration}
+	c.send(m.Leader, ack)
+	if m.Leader != c.self {
+		c.send(c.self, &Heard{Heartbeat: *m})
 	}
-	ack.Granted = true
-	return ack
 }
 
-func (c *Core) heartbeatOutput(m *Heartbeat) Output {
-	ack := c.Heartbeat(m)
-	out := Output{Reply: ack}
-	if ack.Granted {
-		out.Events = c.voted()
-	}
-	return out
-}
-
-// Confirm answers a confirmation round.
-func (c *Core) Confirm(m *ConfirmRequest) *ConfirmReply {
+// confirm answers a confirmation round.
+func (c *Core) confirm(m *ConfirmRequest) *ConfirmReply {
 	return &ConfirmReply{ID: m.ID, From: c.self, MaxAccepted: c.maxAccepted}
 }
 
-func (c *Core) leaseHeld() bool { return c.leaseDuration > 0 && c.now < c.lease.until }
+func (c *Core) leaseHeld() bool { return c.cfg.LeaseDuration > 0 && c.now < c.lease.until }
 
 // refuseForLease returns the Nack owed to a Prepare or Accept that a lease
 // or the restart quiet period forbids, or nil.
 func (c *Core) refuseForLease(instance uint64, b Ballot) *Nack {
-	if c.leaseDuration == 0 {
+	if c.cfg.LeaseDuration == 0 {
 		return nil
 	}
 	if c.now < c.quietUntil {

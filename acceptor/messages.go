@@ -13,6 +13,7 @@ type Prepare struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Instance uint64
 	Ballot   Ballot
+	From     remote.NodeID // the proposer's node, which the reply goes to
 }
 
 // Promise is phase 1b: the acceptor promised Ballot. If it had accepted a
@@ -34,6 +35,7 @@ type Accept struct {
 	Instance uint64
 	Ballot   Ballot
 	Value    []byte
+	From     remote.NodeID // the proposer's node, which the reply goes to
 }
 
 // Accepted is phase 2b: the acceptor stored Value at Ballot, durably.

@@ -24,13 +24,14 @@ import (
 //     fresh store. Under the disk-loss model (at most a minority of members
 //     blank at any time, counting a member that never ran as blank) none of
 //     them can have voted before: the cluster is new. It votes at once, and
-//     remembers the fresh stores of that majority (its cohort, by store
-//     id). A member of the cohort that asks later, its store unchanged and
-//     still fresh, is vouched for: its store is one the new cluster
-//     started with, not a replacement, and it votes at once too. (Without
-//     that, two of three nodes started as a new cluster could leave the
-//     second waiting for the third: the first settles on the second's fresh
-//     report and then reports itself as kept.)
+//     remembers every store it saw fresh before it settled, from reports or
+//     from their own queries (its cohort, by store id). A member of the
+//     cohort that asks later, its store unchanged and still fresh, is
+//     vouched for: its store is one the new cluster started with, not a
+//     replacement, and it votes at once too. (Without that, two of three
+//     nodes started as a new cluster could leave the second waiting for the
+//     third: the first settles on the second's fresh report and then
+//     reports itself as kept.)
 //   - Rebuild: a majority of the cluster, not counting itself, reports a
 //     store that is not fresh. Let H be the highest instance any of them
 //     accepted in. Every instance decided before this node's loss was
@@ -43,8 +44,11 @@ import (
 //     when it sees this acceptor's ack (HeartbeatAck.Needs), so the rebuild
 //     completes within a round or two instead of waiting for a term to end.
 //
-// Reports from acceptors whose own check is pending count as fresh. Until
-// either majority answers (a node whose peers are down, a cluster of which
+// Reports from acceptors whose own check is pending count as fresh; those
+// of settled stores that have never voted count either way while no
+// report shows a vote (nobody has voted yet: the cluster is new). The
+// disk-loss model counts a member that has never voted as blank too.
+// Until either majority answers (a node whose peers are down, a cluster of which
 // fewer than a majority has started), it keeps asking and votes for no one.
 
 // RebuildQuery asks an acceptor what it has accepted and whether its store
@@ -57,8 +61,10 @@ type RebuildQuery struct {
 
 // RebuildReport answers RebuildQuery. MaxAccepted is the highest instance
 // the acceptor has (or may have) accepted in; Fresh is true while its own
-// start-up check is pending; StoreID names its store; Vouched is true when
-// the asker's store is in this acceptor's bootstrap cohort.
+// start-up check is pending; Voted is true once its store has promised or
+// accepted anything (or was rebuilt: its lost life may have); StoreID
+// names its store; Vouched is true when the asker's store is in this
+// acceptor's bootstrap cohort.
 type RebuildReport struct {
 	_msgpack    struct{} `msgpack:",as_array"`
 	From        remote.NodeID
@@ -66,6 +72,7 @@ type RebuildReport struct {
 	Fresh       bool
 	StoreID     uint64
 	Vouched     bool
+	Voted       bool
 }
 
 func init() {
@@ -121,101 +128,115 @@ const (
 
 // startupCheck is a pending start-up check.
 type startupCheck struct {
-	others    []remote.NodeID // nil until StartCheck
-	reports   map[remote.NodeID]RebuildReport
-	started   time.Duration
+	others  []remote.NodeID
+	reports map[remote.NodeID]RebuildReport
+	// fresh: stores seen fresh while this check was pending, from their
+	// reports or their own queries (only a pending check asks): the
+	// bootstrap cohort, if it settles so.
+	fresh     map[remote.NodeID]uint64
 	nextAsk   time.Duration
 	nextAlarm time.Duration
 }
 
-// StartCheck gives a fresh acceptor the members of its cluster (itself
-// included) and starts its check at now. It returns what to send. On an
-// acceptor whose store is not fresh it does nothing. A cluster of one
-// settles at once.
-func (c *Core) StartCheck(members []remote.NodeID, now time.Duration) Output {
-	if c.check == nil {
-		return Output{}
-	}
-	c.now = max(c.now, now)
+// startCheck begins the check of a fresh store. A cluster of one settles
+// at once.
+func (c *Core) startCheck() {
 	var others []remote.NodeID
-	for _, id := range members {
+	for _, id := range c.cfg.Members {
 		if id != c.self && !slices.Contains(others, id) {
 			others = append(others, id)
 		}
 	}
-	c.check = &startupCheck{others: others, reports: map[remote.NodeID]RebuildReport{}, started: c.now,
+	c.check = &startupCheck{others: others, reports: map[remote.NodeID]RebuildReport{}, fresh: map[remote.NodeID]uint64{},
 		nextAlarm: c.now + checkWaitingAfter}
-	if out := c.evaluate(); out.Settle != nil {
-		return out
+	if !c.evaluate() {
+		c.ask()
 	}
-	return c.ask()
 }
 
-// Tick asks again, every checkRetry, the acceptors that have not answered
-// a pending check, and says now and then that the check is still waiting.
-// It does nothing once the check settled.
-func (c *Core) Tick(now time.Duration) Output {
-	c.now = max(c.now, now)
+// checkTick asks again, every checkRetry, the acceptors that have not
+// answered a pending check, and says now and then that it still waits.
+func (c *Core) checkTick() {
 	k := c.check
-	if k == nil || k.others == nil {
-		return Output{}
+	if k == nil {
+		return
 	}
-	var out Output
 	if c.now >= k.nextAlarm {
 		k.nextAlarm = c.now + checkWaitingEvery
 		fresh, intact := k.counts()
-		out.Events = append(out.Events, Event{Kind: EventCheckWaiting, Fresh: fresh + 1, Intact: intact,
+		c.ready.Events = append(c.ready.Events, Event{Kind: EventCheckWaiting, Fresh: fresh + 1, Intact: intact,
 			Bound: uint64(c.quorum() - max(fresh+1, intact))})
 	}
 	if c.now >= k.nextAsk {
-		out.Send = c.ask().Send
+		c.ask()
 	}
-	return out
 }
 
-// TickDue returns when Tick next has something to do, or 0 if never.
-func (c *Core) TickDue() time.Duration {
-	k := c.check
-	if k == nil || k.others == nil {
-		return 0
+func (c *Core) checkDue() time.Duration {
+	if k := c.check; k != nil {
+		return min(k.nextAsk, k.nextAlarm)
 	}
-	return min(k.nextAsk, k.nextAlarm)
+	return Never
 }
 
-func (c *Core) ask() Output {
+func (c *Core) ask() {
 	k := c.check
 	k.nextAsk = c.now + checkRetry
-	var out Output
 	for _, id := range k.others {
 		if _, ok := k.reports[id]; !ok {
-			out.Send = append(out.Send, remote.Envelope{To: id, Msg: &RebuildQuery{From: c.self, StoreID: c.storeID}})
+			c.send(id, &RebuildQuery{From: c.self, StoreID: c.storeID})
 		}
 	}
-	return out
 }
 
-// report answers a RebuildQuery.
+// report answers a RebuildQuery. A query comes only from a pending check,
+// so its store was fresh when it asked: if this check is pending too, that
+// store joins the cohort should this one settle by bootstrap.
 func (c *Core) report(q *RebuildQuery) *RebuildReport {
+	if k := c.check; k != nil && q.StoreID != 0 && slices.Contains(k.others, q.From) {
+		k.fresh[q.From] = q.StoreID
+	}
 	sid, ok := c.cohort[q.From]
 	return &RebuildReport{From: c.self, MaxAccepted: c.maxAccepted, Fresh: c.check != nil, StoreID: c.storeID,
-		Vouched: ok && sid == q.StoreID && q.StoreID != 0}
+		Vouched: ok && sid == q.StoreID && q.StoreID != 0, Voted: c.Voted()}
+}
+
+// Voted reports whether this store has promised or accepted anything since
+// it was created, or was rebuilt (its lost life may have).
+func (c *Core) Voted() bool {
+	return len(c.states) > 0 || c.floor > 0 || c.voteFloor > 0
 }
 
 // reported takes a RebuildReport into a pending check.
-func (c *Core) reported(m *RebuildReport) Output {
+func (c *Core) reported(m *RebuildReport) {
 	k := c.check
-	if k == nil || k.others == nil || !slices.Contains(k.others, m.From) {
-		return Output{}
+	if k == nil || !slices.Contains(k.others, m.From) {
+		return
 	}
 	k.reports[m.From] = *m
-	return c.evaluate()
+	if m.Fresh && m.StoreID != 0 {
+		k.fresh[m.From] = m.StoreID
+	}
+	c.evaluate()
 }
 
+// counts returns how many reports count as fresh and how many as kept.
+// A kept store that has never voted counts as fresh too, for a new
+// cluster's bootstrap, as long as no report shows a vote anywhere: then
+// nobody has voted, and it holds nothing that anyone could lose.
 func (k *startupCheck) counts() (fresh, intact int) {
+	voted := false
 	for _, r := range k.reports {
-		if r.Fresh {
+		voted = voted || r.Voted
+	}
+	for _, r := range k.reports {
+		switch {
+		case r.Fresh:
 			fresh++
-		} else {
+		case !voted && !r.Voted:
+			fresh++
+			intact++
+		default:
 			intact++
 		}
 	}
@@ -224,8 +245,9 @@ func (k *startupCheck) counts() (fresh, intact int) {
 
 func (c *Core) quorum() int { return (len(c.check.others)+1)/2 + 1 }
 
-// evaluate settles the check once a majority has answered either way.
-func (c *Core) evaluate() Output {
+// evaluate settles the check once a majority has answered either way, and
+// reports whether it did.
+func (c *Core) evaluate() bool {
 	k := c.check
 	fresh, intact := k.counts()
 	var voucher remote.NodeID
@@ -237,18 +259,13 @@ func (c *Core) evaluate() Output {
 	switch {
 	case voucher != 0:
 		c.check = nil
-		return Output{Settle: &Settlement{VoteFloor: c.voteFloor},
-			Events: []Event{{Kind: EventBootstrap, Fresh: fresh + 1, Intact: intact, Voucher: voucher}}}
+		c.ready.Settle = &Settlement{VoteFloor: c.voteFloor}
+		c.ready.Events = append(c.ready.Events, Event{Kind: EventBootstrap, Fresh: fresh + 1, Intact: intact, Voucher: voucher})
 	case fresh+1 >= c.quorum():
 		c.check = nil
-		c.cohort = map[remote.NodeID]uint64{}
-		for id, r := range k.reports {
-			if r.Fresh {
-				c.cohort[id] = r.StoreID
-			}
-		}
-		return Output{Settle: &Settlement{VoteFloor: c.voteFloor, Cohort: maps.Clone(c.cohort)},
-			Events: []Event{{Kind: EventBootstrap, Fresh: fresh + 1, Intact: intact}}}
+		c.cohort = k.fresh
+		c.ready.Settle = &Settlement{VoteFloor: c.voteFloor, Cohort: maps.Clone(c.cohort)}
+		c.ready.Events = append(c.ready.Events, Event{Kind: EventBootstrap, Fresh: fresh + 1, Intact: intact})
 	case intact >= c.quorum():
 		var h uint64
 		for _, r := range k.reports {
@@ -262,18 +279,20 @@ func (c *Core) evaluate() Output {
 		// What it may have accepted, as far as a leader or a confirmation
 		// is concerned: anything up to H+1.
 		c.maxAccepted = max(c.maxAccepted, h+1)
-		return Output{Settle: &Settlement{VoteFloor: c.voteFloor},
-			Events: []Event{{Kind: EventRebuildStarted, Bound: h + 1, Fresh: fresh + 1, Intact: intact}}}
+		c.ready.Settle = &Settlement{VoteFloor: c.voteFloor}
+		c.ready.Events = append(c.ready.Events, Event{Kind: EventRebuildStarted, Bound: h + 1, Fresh: fresh + 1, Intact: intact})
+	default:
+		return false
 	}
-	return Output{}
+	return true
 }
 
 // voted reports EventRebuildDone the first time a rebuilt acceptor votes
 // or grants a lease.
-func (c *Core) voted() []Event {
+func (c *Core) voted() {
 	if !c.rebuilt {
-		return nil
+		return
 	}
 	c.rebuilt = false
-	return []Event{{Kind: EventRebuildDone, Bound: c.voteFloor - 1}}
+	c.ready.Events = append(c.ready.Events, Event{Kind: EventRebuildDone, Bound: c.voteFloor - 1})
 }

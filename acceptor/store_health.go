@@ -17,13 +17,13 @@ const (
 	EventStoreRecovered = "store_recovered"
 )
 
-// newStoreHealth follows whether the acceptor's writes succeed. There is
+// NewStoreHealth follows whether the acceptor's writes succeed. There is
 // no retry loop of its own: while the store fails, every Prepare or Accept
 // that arrives is a fresh attempt, paced by the proposers' backoff, and
 // the first that is saved is the recovery. Heartbeats and confirmation
 // requests need no write, so the acceptor keeps answering them (leases are
 // in memory by design; see lease.go).
-func newStoreHealth() *storehealth.Tracker {
+func NewStoreHealth() *storehealth.Tracker {
 	return &storehealth.Tracker{Events: storehealth.Events{
 		Failed: EventStoreFailed, StillFailing: EventStoreStillFailing, Recovered: EventStoreRecovered,
 		Effect:          "refusing every Prepare and Accept until a write succeeds",

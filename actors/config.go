@@ -17,6 +17,9 @@ import (
 	"github.com/synod/synod/supervisor"
 )
 
+// NodeID names a node of the cluster: an integer above 0, unique in it.
+type NodeID = remote.NodeID
+
 // Config configures one node. Start from DefaultConfig.
 type Config struct {
 	// Cluster names the cluster; nodes of another cluster are refused.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/internal/shell"
+	"github.com/synod/synod/internal/wiring"
 	"github.com/synod/synod/learner"
 	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
@@ -32,7 +34,7 @@ type Election struct {
 	db          *bbolt.DB
 	accStore    acceptor.Store
 	lrnStore    learner.Store
-	feed        *learner.Feed
+	node        *shell.Node // what the role shells share: the endpoint, the clock
 	slog        *supervisor.Log
 	root        *actor.PID
 	start       time.Time
@@ -69,7 +71,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		return nil, err
 	}
 	e := &Election{
-		cfg: cfg, system: parent.ActorSystem(), feed: learner.NewFeed(), slog: cfg.SupervisionLog,
+		cfg: cfg, system: parent.ActorSystem(), slog: cfg.SupervisionLog,
 		start: time.Now(), incarnation: random() | 1,
 		leadSlot: make(chan struct{}, 1),
 	}
@@ -92,7 +94,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	if pn, ok := cfg.Transport.(remote.PeerNotifier); ok {
 		pn.NotifyPeers(func(ev remote.PeerEvent) {
 			if w := e.watchPID.Load(); w != nil && !ev.Up {
-				e.system.Root.Send(w, &peerDown{peer: ev.Peer})
+				e.system.Root.Send(w, &watch.PeerDown{Peer: ev.Peer})
 			}
 		})
 	}
@@ -105,6 +107,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		return nil, fmt.Errorf("actors: %w", err)
 	}
 	e.ep = ep
+	e.node = &shell.Node{Self: cfg.Node, Dir: ep, Clock: shell.NewClock(e.system, e.start), Log: cfg.Logger}
 	// The children's ids follow from the root's, so the aliases can be in
 	// place before any child starts and sends to a sibling.
 	rootID := cfg.Name
@@ -112,12 +115,13 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		rootID = self.Id + "/" + cfg.Name
 	}
 	root := actor.NewPID(e.system.Address(), rootID)
-	for _, name := range []string{acceptor.ActorName, learner.ActorName, proposer.ActorName, WatchName} {
-		ep.Alias(name, supervisor.ChildPID(root, roleName(name)))
+	for _, r := range wiring.Roles {
+		ep.Alias(shell.ActorName(r), supervisor.ChildPID(root, roleName(r)))
 	}
-	e.watchPID.Store(supervisor.ChildPID(root, roleName(WatchName)))
+	e.watchPID.Store(supervisor.ChildPID(root, roleName(wiring.Watch)))
 	e.root, err = parent.SpawnNamed(supervisor.Props(e.rootConfig()), cfg.Name)
 	if err != nil {
+		e.node.Clock.Stop()
 		_ = ep.Close()
 		e.closeStores()
 		return nil, fmt.Errorf("actors: spawn %q: %w", cfg.Name, err)
@@ -128,31 +132,30 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	return e, nil
 }
 
-// roleName is a role's child name under the root: "synod/acceptor" →
-// "acceptor".
-func roleName(canonical string) string { return canonical[len("synod/"):] }
+// roleName is a role's child name under the root: "acceptor", ….
+func roleName(r wiring.Role) string { return r.String() }
 
 func (e *Election) rootConfig() supervisor.RootConfig {
-	cfg, log := e.cfg, e.cfg.Logger
+	cfg := e.cfg
 	members := cfg.members()
-	var others []remote.NodeID
+	var others []NodeID
 	for id := range cfg.Peers {
 		others = append(others, id)
 	}
 	pcfg := proposer.DefaultConfig(cfg.Node, members)
 	lcfg := learner.DefaultConfig(cfg.Node, others)
-	return supervisor.RootConfig{
-		Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped,
-		Children: []supervisor.Child{
-			{Name: roleName(acceptor.ActorName), Props: acceptor.Props(acceptor.ActorConfig{
-				Self: cfg.Node, Store: e.accStore, Members: members, Peers: e.ep, LeaseDuration: cfg.LeaseDuration, Log: log})},
-			{Name: roleName(learner.ActorName), Props: learner.Props(learner.ActorConfig{
-				Core: lcfg, Store: e.lrnStore, Peers: e.ep, Feed: e.feed, Tick: cfg.Tick, Seed: e.seeds.Uint64(), Log: log})},
-			{Name: roleName(proposer.ActorName), Props: proposer.Props(proposer.ActorConfig{
-				Core: pcfg, Peers: e.ep, Tick: cfg.Tick, Seed: e.seeds.Uint64(), Log: log})},
-			{Name: roleName(WatchName), Props: e.watchProps()},
-		},
+	props := map[wiring.Role]*actor.Props{
+		wiring.Acceptor: shell.AcceptorProps(shell.AcceptorConfig{Node: e.node, Store: e.accStore,
+			Core: acceptor.Config{Self: cfg.Node, Members: members, LeaseDuration: cfg.LeaseDuration}}),
+		wiring.Learner:  shell.LearnerProps(shell.LearnerConfig{Node: e.node, Core: lcfg, Store: e.lrnStore, Seed: e.seeds.Uint64()}),
+		wiring.Proposer: shell.ProposerProps(shell.ProposerConfig{Node: e.node, Core: pcfg, Seed: e.seeds.Uint64()}),
+		wiring.Watch:    e.watchProps(),
 	}
+	rc := supervisor.RootConfig{Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped}
+	for _, r := range wiring.Roles {
+		rc.Children = append(rc.Children, supervisor.Child{Name: roleName(r), Props: props[r]})
+	}
+	return rc
 }
 
 func (e *Election) openStores() error {
@@ -205,6 +208,7 @@ func (e *Election) Close(ctx context.Context) error {
 		// it drops and counts them.
 		cerr := e.ep.Close()
 		err = e.system.Root.StopFuture(e.root).Wait()
+		e.node.Clock.Stop()
 		e.state.close(ErrClosed)
 		if err == nil {
 			err = cerr
@@ -375,7 +379,7 @@ func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
 	e.state.endLead()
 	e.awaitCallback(ctx, e.cfg.ResignTimeout)
 	reply := make(chan error, 1)
-	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &resignCall{target: node, reply: reply})
+	e.system.Root.Send(e.watchPID.Load(), &resignCall{target: node, reply: reply})
 	select {
 	case err := <-reply:
 		return err

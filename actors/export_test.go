@@ -2,5 +2,5 @@ package actors
 
 // InjectPanic makes e's leader-watch actor panic, for supervision tests.
 func InjectPanic(e *Election) {
-	e.system.Root.Send(e.ep.PID(e.cfg.Node, WatchName), &panicNow{})
+	e.system.Root.Send(e.watchPID.Load(), &panicNow{})
 }

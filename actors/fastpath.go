@@ -13,13 +13,14 @@ import (
 // never visits the leader-watch actor or a mutex.
 //
 // Why it is as safe as asking the leader-watch: state publishes a
-// leaseView, under its mutex, only while the leader-watch core reports
-// this node leading and the leadership period's context is live, and
-// withdraws it (stores nil) in the same critical section that ends the
-// period: a step-down reported by the core, the lease timer, Resign, or
-// Close. The view's until is the core's own lease end (LeaseUntil, the
-// drift-corrected leader lease) on the same clock the core reads, time
-// since Election.start. A reader loads the view first and reads the clock
+// leaseView, under its mutex, only while the leader-watch core's last
+// Ready left this node leading and the leadership period's context is
+// live, and withdraws it (stores nil) in the same critical section that
+// ends the period: a step-down the core reported, Resign, or Close. The
+// view's until is the core's own lease end (LeaseUntil, the drift-
+// corrected leader lease) on the same clock the core reads, time since
+// Election.start, so a lease that lapses before the core's next tick stops
+// confirming at the instant it lapses. A reader loads the view first and reads the clock
 // after, so at the instant of the load the view was published (the period
 // had not ended) and the clock was below until (the clock only moves
 // forward): the core itself would have answered "leading" at that instant.
@@ -51,17 +52,21 @@ func (s *state) fastLease() *leaseView {
 // refreshViewLocked publishes or withdraws the view to match the state.
 // Callers hold s.mu.
 func (s *state) refreshViewLocked() {
-	if s.closed || !s.cur.Leading || s.leadCancel == nil {
+	m := s.mirror.View()
+	if s.closed || !m.Leading || s.leadCancel == nil {
 		s.view.Store(nil)
 		return
 	}
-	v := &leaseView{term: s.cur.Term, ctx: s.leadCtx}
+	v := &leaseView{term: Term(m.Term), ctx: s.leadCtx}
 	if s.leases {
-		if s.leaseEnd.IsZero() {
+		if m.LeaseUntil == 0 {
 			s.view.Store(nil)
 			return
 		}
-		v.until = s.leaseEnd.Sub(s.start)
+		v.until = m.LeaseUntil
+	}
+	if old := s.view.Load(); old != nil && *old == *v {
+		return // nothing moved: keep the one readers hold
 	}
 	s.view.Store(v)
 }

@@ -16,13 +16,11 @@ func (e *Election) Incarnation() uint64 { return e.incarnation }
 // It is a snapshot for display; decide whether to act as leader with
 // IsLeader, Confirm or Guard, never with this. Safe for concurrent use.
 func (e *Election) LeaseRemaining() time.Duration {
-	s := e.state
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.leases || !s.leadingLocked() {
+	v := e.state.fastLease()
+	if v == nil || !e.state.leases {
 		return 0
 	}
-	return max(time.Until(s.leaseEnd), 0)
+	return max(v.until-time.Since(e.start), 0)
 }
 
 // Confirmations returns how many Confirm (and Guard) calls succeeded from

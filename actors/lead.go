@@ -21,9 +21,8 @@ func Once() LeadOption { return func(o *leadOptions) { o.once = true } }
 // is elected. If fn returns while this node still leads, leadership is
 // handed off, as in Curator. Then Lead waits to lead again, unless Once
 // was given. Callbacks never run twice at once on a node, even across
-// concurrent Lead calls. fn may run again for the same term: when the
-// lease timer ends a period an instant before a heartbeat ack renews the
-// lease, a new period of that term begins (Reason "lease_renewed").
+// concurrent Lead calls, and fn runs at most once per term: the
+// leader-watch core starts at most one leadership period per term.
 func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term Term) error, opts ...LeadOption) error {
 	var o leadOptions
 	for _, opt := range opts {
@@ -39,8 +38,7 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 		}
 		ferr, ran, ended := e.runLead(ctx, term, fn)
 		// fn gave back the leadership it ran for: hand it off. Not when its
-		// period ended first, even if a new period of the same term has
-		// begun since (see state.renew): then fn only did as told.
+		// period ended first: then fn only did as told.
 		if l := e.state.snapshot(); ran && !ended && l.Leading && l.Term == term {
 			_ = e.Resign(ctx)
 		}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/synod/synod/actors/watch"
-	"github.com/synod/synod/remote"
 )
 
 // Term is a leadership term: the Paxos instance that decided the leader.
@@ -15,45 +14,78 @@ import (
 // fencing token handed to every Lead callback, Guard and observer.
 type Term uint64
 
+// Reason says why leadership changed. Every Leadership carries one.
+type Reason string
+
+// Reasons.
+const (
+	// Elected: a term was decided. On the node elected, it comes once
+	// that node leads, with Leading true.
+	Elected = Reason(watch.Elected)
+	// Reelected: this node, leading, was also decided leader of the next
+	// term (it re-elects itself when an acceptor can grant it its lease
+	// only in a later term: see docs/design.md). The term moved on; a new
+	// leadership period began, and a Lead callback runs again for it.
+	Reelected = Reason(watch.Reelected)
+	// LeaseExpired: this node's lease lapsed; it stopped leading.
+	LeaseExpired = Reason(watch.LeaseExpired)
+	// SteppedDown: without leases, this node heard from no majority for an
+	// election timeout and stopped leading.
+	SteppedDown = Reason(watch.SteppedDown)
+	// Deposed: another node was elected for a later term while this one led.
+	Deposed = Reason(watch.Deposed)
+	// Resigned: this node handed leadership off (Resign, TransferTo, Close).
+	Resigned = Reason(watch.Resigned)
+	// LeaderLost: the leader fell silent for an election timeout.
+	LeaderLost = Reason(watch.LeaderLost)
+	// LeaderDisconnected: the leader's connection closed (fast-failover).
+	LeaderDisconnected = Reason(watch.LeaderDisconnected)
+	// LeaderHeard: a leader reported lost was heard again.
+	LeaderHeard = Reason(watch.LeaderHeard)
+	// Restored: what this node knew at its start, from its own store.
+	Restored = Reason(watch.Restored)
+	// Restarted: this node's leader-watch restarted; it starts as a
+	// follower.
+	Restarted Reason = "restarted"
+	// Closed: the Election was closed.
+	Closed Reason = "closed"
+	// Stopped: the node's actors stopped under an open Election
+	// (ErrStopped).
+	Stopped Reason = "stopped"
+)
+
 // Leadership is what this node knows about leadership at one moment.
 type Leadership struct {
 	// Term and Leader are the highest decided term this node knows of and
-	// its leader; Leader 0 means no leader is known.
+	// its leader; Leader 0 means no leader is known to be alive.
 	Term   Term
-	Leader remote.NodeID
+	Leader NodeID
 	// Leading is true while this node may act as leader.
 	Leading bool
-	// Reason says what changed: elected, lease_expired, lease_renewed,
-	// deposed, resigned, stepped_down, or closed.
-	Reason string
+	// Reason says what changed.
+	Reason Reason
 }
 
-// Reasons the shell itself gives (the others come from the watch core).
-const (
-	reasonLeaseExpired = "lease_expired"
-	// reasonLeaseRenewed: the lease timer ended a period an instant before
-	// the core extended the lease; a new period of the same term begins.
-	reasonLeaseRenewed = "lease_renewed"
-)
-
-// state is the Election's view of leadership, written by the leader-watch
-// actor and read by API callers. Everything in it but view is guarded by
-// mu; view is written under mu and read without it (see fastpath.go).
+// state mirrors the leader-watch core's leadership for the API. The core
+// owns every decision; the leader-watch actor hands state each Ready's
+// events and lease end, and state copies them (watch.Mirror), opens and
+// ends leadership periods (one context each, one Lead callback each),
+// publishes the immutable view the fast path reads, and notifies waiters
+// and observers. Everything but view is guarded by mu; view is written
+// under mu and read without it (see fastpath.go).
 type state struct {
-	start     time.Time // the Election's start: the leader-watch's clock is time since it
+	start     time.Time // the core's clock is time since start
+	leases    bool
 	view      atomic.Pointer[leaseView]
 	mu        sync.Mutex
+	mirror    watch.Mirror
 	cur       Leadership
-	leaseEnd  time.Time // monotonic; zero without a lease
-	leases    bool
 	changed   chan struct{}
 	observers map[*observer]struct{}
-	// One context per leadership period, cancelled when it ends: by the
-	// watch, by Resign, or by leaseTimer, which fires at the exact end of
-	// the lease rather than at the watch's next tick.
+	// The current leadership period's context, cancelled when it ends.
 	leadCtx    context.Context
 	leadCancel context.CancelFunc
-	leaseTimer *time.Timer
+	leadTerm   Term
 	leadDone   chan struct{} // closed when the running Lead callback returns
 	closed     bool
 	done       chan struct{} // closed by close
@@ -64,82 +96,29 @@ func newState(start time.Time, leases bool) *state {
 	return &state{start: start, leases: leases, changed: make(chan struct{}), observers: map[*observer]struct{}{}, done: make(chan struct{})}
 }
 
-// publish records a change reported by the leader-watch.
-func (s *state) publish(ev watch.Event, leaseEnd time.Time) {
+// apply mirrors one Ready of the core: its events, in order, and its
+// lease end after them.
+func (s *state) apply(evs []watch.Event, leaseUntil time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	next := Leadership{Term: Term(ev.Term), Leader: ev.Leader.Node, Leading: ev.Leading, Reason: ev.Reason}
-	if next == s.cur {
-		return // the lease timer already reported it
-	}
-	if next.Leading && !s.cur.Leading {
-		s.leadCtx, s.leadCancel = context.WithCancel(context.Background())
-	}
-	if !next.Leading {
+	prev := s.mirror.View()
+	s.mirror.Apply(evs, leaseUntil)
+	v := s.mirror.View()
+	if prev.Leading && (!v.Leading || v.Period != prev.Period) {
 		s.endLeadLocked()
 	}
-	s.cur = next
-	s.setLeaseLocked(leaseEnd)
+	if v.Leading && (!prev.Leading || v.Period != prev.Period) {
+		s.leadCtx, s.leadCancel = context.WithCancel(context.Background())
+		s.leadTerm = Term(v.Term)
+	}
+	for _, ev := range evs {
+		s.cur = Leadership{Term: Term(ev.Term), Leader: NodeID(ev.Leader.Node), Leading: ev.Leading, Reason: Reason(ev.Reason)}
+		s.notifyLocked()
+	}
 	s.refreshViewLocked()
-	s.notifyLocked()
-}
-
-// renew moves the lease end after a majority acknowledged a heartbeat;
-// view is the leader-watch core's view at that moment.
-//
-// The lease timer and the core race at the lease's end: the core may
-// extend the lease with an ack that arrived just in time while the timer
-// fires before this call. The core then still leads and reports no change,
-// so without the second case the node would hold its lease for the rest
-// of the term while IsLeader said false and no Lead callback ran. A new
-// period of the same term is safe: the heartbeat that extended the lease
-// was sent before the old lease ended (the core steps down before it acts
-// on anything after that), so the acceptors' leases never lapsed and no
-// other node can have been elected meanwhile.
-func (s *state) renew(view watch.Event, leaseEnd time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-	case s.cur.Leading:
-		s.setLeaseLocked(leaseEnd)
-		s.refreshViewLocked()
-	case s.leases && view.Leading && Term(view.Term) == s.cur.Term && s.cur.Reason == reasonLeaseExpired && time.Now().Before(leaseEnd):
-		s.leadCtx, s.leadCancel = context.WithCancel(context.Background())
-		s.cur = Leadership{Term: s.cur.Term, Leader: view.Leader.Node, Leading: true, Reason: reasonLeaseRenewed}
-		s.setLeaseLocked(leaseEnd)
-		s.refreshViewLocked()
-		s.notifyLocked()
-	}
-}
-
-func (s *state) setLeaseLocked(end time.Time) {
-	s.leaseEnd = end
-	if !s.leases || !s.cur.Leading {
-		return
-	}
-	d := time.Until(end)
-	if s.leaseTimer == nil {
-		s.leaseTimer = time.AfterFunc(d, s.leaseLapsed)
-		return
-	}
-	s.leaseTimer.Reset(d)
-}
-
-// leaseLapsed runs on the lease timer. It ends the leadership period at
-// once; the watch reports the same a tick later.
-func (s *state) leaseLapsed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cur.Leading && !time.Now().Before(s.leaseEnd) {
-		s.endLeadLocked()
-		s.cur = Leadership{Term: s.cur.Term, Reason: reasonLeaseExpired}
-		s.refreshViewLocked()
-		s.notifyLocked()
-	}
 }
 
 // endLead cancels the current leadership period, as Resign does before
@@ -168,14 +147,14 @@ func (s *state) leading() (Term, context.Context, bool) {
 	if !s.leadingLocked() {
 		return 0, nil, false
 	}
-	return s.cur.Term, s.leadCtx, true
+	return s.leadTerm, s.leadCtx, true
 }
 
 func (s *state) leadingLocked() bool {
-	if !s.cur.Leading || s.leadCancel == nil || s.leadCtx.Err() != nil {
+	if s.leadCancel == nil || s.leadCtx.Err() != nil {
 		return false
 	}
-	return !s.leases || time.Now().Before(s.leaseEnd)
+	return s.mirror.View().LeadingAt(time.Since(s.start), s.leases)
 }
 
 // snapshot returns the current view, with Leading cut at the lease end.
@@ -202,6 +181,21 @@ func (s *state) notifyLocked() {
 	}
 }
 
+// restarted records that the leader-watch stopped (a restart, or the end):
+// whatever it led ends here, and it starts again as a follower.
+func (s *state) restarted() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.endLeadLocked()
+	s.mirror = watch.Mirror{}
+	s.cur = Leadership{Term: s.cur.Term, Reason: Restarted}
+	s.notifyLocked()
+	s.refreshViewLocked()
+}
+
 // close ends everything: leadership, observers, waiters. Every call
 // waiting on it then fails with err (ErrClosed, or ErrStopped when the
 // node's actors stopped under an open Election). The first close wins.
@@ -213,10 +207,11 @@ func (s *state) close(err error) {
 	}
 	s.err = err
 	s.endLeadLocked()
-	if s.leaseTimer != nil {
-		s.leaseTimer.Stop()
+	reason := Closed
+	if err == ErrStopped {
+		reason = Stopped
 	}
-	s.cur = Leadership{Term: s.cur.Term, Leader: s.cur.Leader, Reason: "closed"}
+	s.cur = Leadership{Term: s.cur.Term, Leader: s.cur.Leader, Reason: reason}
 	s.notifyLocked()
 	for o := range s.observers {
 		close(o.c)
@@ -234,7 +229,7 @@ func (s *state) close(err error) {
 func (s *state) beginLead(term Term) (context.Context, chan struct{}, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.leadingLocked() || s.cur.Term != term {
+	if !s.leadingLocked() || s.leadTerm != term {
 		return nil, nil, false
 	}
 	s.leadDone = make(chan struct{})

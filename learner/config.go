@@ -3,11 +3,12 @@ package learner
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/synod/synod/remote"
 )
 
-// Config sets up a learner. Durations are in ticks.
+// Config sets up a learner.
 type Config struct {
 	// Self is this node's id.
 	Self remote.NodeID
@@ -17,18 +18,24 @@ type Config struct {
 	// gap-free one; older ones are pruned. Leadership needs only the
 	// latest. Default 1024.
 	Retention int
-	// ProbeTicks: every this many ticks the learner asks a random peer for
+	// ProbeInterval: this often the learner asks a random peer for
 	// decisions after its gap-free prefix, so a node that missed every
-	// Decide still learns. While it knows of a gap it asks every tick.
-	// 0 disables probing. Default 10.
-	ProbeTicks int
+	// Decide still learns. While it knows of a gap (a heartbeat or a Nack
+	// revealed a later decision) it asks ProbeInterval/10 apart, but no
+	// more often than GapProbe. 0 disables probing. Default 1 s: a node
+	// that follows a live leader learns every term from its heartbeats,
+	// so the idle probe is only a backstop, and each costs the node a
+	// wake-up.
+	ProbeInterval time.Duration
+	// GapProbe is how often it asks while it knows of a gap. Default 20 ms.
+	GapProbe time.Duration
 	// MaxBatch caps the decisions in one SinceReply. Default 256.
 	MaxBatch int
 }
 
 // DefaultConfig returns the defaults for self catching up from peers.
 func DefaultConfig(self remote.NodeID, peers []remote.NodeID) Config {
-	return Config{Self: self, Peers: peers, Retention: 1024, ProbeTicks: 10, MaxBatch: 256}
+	return Config{Self: self, Peers: peers, Retention: 1024, ProbeInterval: time.Second, GapProbe: 20 * time.Millisecond, MaxBatch: 256}
 }
 
 // Validate names the first bad field.
@@ -38,8 +45,10 @@ func (c Config) Validate() error {
 		return errors.New("learner: Config.Self must be a node id above 0")
 	case c.Retention < 1:
 		return fmt.Errorf("learner: Config.Retention must be at least 1, got %d", c.Retention)
-	case c.ProbeTicks < 0:
-		return fmt.Errorf("learner: Config.ProbeTicks must not be negative, got %d", c.ProbeTicks)
+	case c.ProbeInterval < 0:
+		return fmt.Errorf("learner: Config.ProbeInterval must not be negative, got %v", c.ProbeInterval)
+	case c.ProbeInterval > 0 && c.GapProbe <= 0:
+		return fmt.Errorf("learner: Config.GapProbe must be positive, got %v", c.GapProbe)
 	case c.MaxBatch < 1:
 		return fmt.Errorf("learner: Config.MaxBatch must be at least 1, got %d", c.MaxBatch)
 	}

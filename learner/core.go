@@ -4,44 +4,54 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/synod/synod/remote"
 )
 
-// Output is what the shell must do after a step, in this order: save
-// Persist, then prune the store to Prune (if above 0), then send Send and
-// publish Learned to subscribers. Conflicts are decisions that contradict
-// one already held: a safety violation somewhere, which the shell must log
-// loudly; the learner keeps its first value.
-type Output struct {
+// Ready is what the shell must do after Tick or Step: send Messages at
+// once (to peers, and Learned to this node's leader-watch: a decision is
+// chosen once a majority accepted it, so the learner's copy is derived
+// data and nothing waits for its save), save Persist and prune the store
+// to Prune (if above 0), and log Conflicts loudly: decisions that
+// contradict one already held, a safety violation somewhere (the learner
+// keeps its first value). Learned repeats the decisions learned, for
+// local subscribers.
+type Ready struct {
+	Messages  []remote.Envelope
 	Persist   []Decision
 	Prune     uint64
-	Send      []remote.Envelope
 	Learned   []Decision
 	Conflicts []Decision
 }
 
-// Core is the learner's state machine. It does no I/O.
+// Never is what TickDue returns when no Tick can do anything.
+const Never = time.Duration(1<<63 - 1)
+
+// Core is the learner's state machine. It does no I/O and reads no clock:
+// Tick gives it the time, Step a message, and Ready says what to do;
+// Advance clears it once done.
 //
 // A Core is not safe for concurrent use; exactly one owner drives it.
 type Core struct {
-	cfg     Config
-	rng     *rand.Rand
-	floor   uint64
-	decided map[uint64][]byte
-	prefix  uint64 // every instance in [floor, prefix] is known
-	latest  uint64 // highest instance known to be decided anywhere
-	ticks   int
-	out     Output
+	cfg       Config
+	rng       *rand.Rand
+	floor     uint64
+	decided   map[uint64][]byte
+	prefix    uint64 // every instance in [floor, prefix] is known
+	latest    uint64 // highest instance known to be decided anywhere
+	now       time.Duration
+	nextProbe time.Duration
+	out       Ready
 }
 
-// NewCore rebuilds a learner from what its store loaded. rng picks the
-// peers to probe.
-func NewCore(cfg Config, snap Snapshot, rng *rand.Rand) (*Core, error) {
+// NewCore rebuilds a learner from what its store loaded, at now. rng
+// picks the peers to probe.
+func NewCore(cfg Config, snap Snapshot, rng *rand.Rand, now time.Duration) (*Core, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, rng: rng, floor: snap.Floor, decided: map[uint64][]byte{}}
+	c := &Core{cfg: cfg, rng: rng, floor: snap.Floor, decided: map[uint64][]byte{}, now: now, nextProbe: now + cfg.ProbeInterval}
 	for _, d := range snap.Decisions {
 		if d.Instance >= c.floor && d.Instance > 0 {
 			c.decided[d.Instance] = d.Value
@@ -73,10 +83,22 @@ func (c *Core) Decided(instance uint64) ([]byte, bool) {
 // decision (or knows it was pruned).
 func (c *Core) Prefix() uint64 { return c.prefix }
 
-// Step handles Decide, catch-up requests and their replies. It returns
-// ok=false for any other message.
-func (c *Core) Step(msg any) (Output, bool) {
+// Ready returns what the shell must do; it stays until Advance.
+func (c *Core) Ready() Ready { return c.out }
+
+// Advance tells the core its Ready was done.
+func (c *Core) Advance() { c.out = Ready{} }
+
+// Step handles Decide, catch-up requests and their replies, and this
+// node's Observe and Resend. It returns false for any other message.
+func (c *Core) Step(msg any) bool {
 	switch m := msg.(type) {
+	case *Observe:
+		c.Observe(m.Instance)
+	case *Resend:
+		if top := c.Latest(); top.Instance > 0 {
+			c.send(c.cfg.Self, &Learned{Decision: top})
+		}
 	case *Decide:
 		c.learn(m.Instance, m.Value)
 	case *LatestRequest:
@@ -102,23 +124,43 @@ func (c *Core) Step(msg any) (Output, bool) {
 		}
 		c.advance()
 	default:
-		return Output{}, false
+		return false
 	}
-	return c.drain(), true
+	return true
 }
 
-// Tick advances time by one tick, probing a peer when due.
-func (c *Core) Tick() Output {
-	c.ticks++
-	if every := c.probeEvery(); every > 0 && c.ticks%every == 0 {
-		peer := c.cfg.Peers[c.rng.IntN(len(c.cfg.Peers))]
-		c.send(peer, &SinceRequest{From: c.cfg.Self, After: c.prefix, Max: uint32(c.cfg.MaxBatch)})
+// Tick sets the clock (it never goes backwards) and probes a peer when due.
+func (c *Core) Tick(now time.Duration) {
+	c.now = max(c.now, now)
+	if c.cfg.ProbeInterval <= 0 || len(c.cfg.Peers) == 0 || c.now < c.probeDue() {
+		return
 	}
-	return c.drain()
+	peer := c.cfg.Peers[c.rng.IntN(len(c.cfg.Peers))]
+	c.send(peer, &SinceRequest{From: c.cfg.Self, After: c.prefix, Max: uint32(c.cfg.MaxBatch)})
+	c.nextProbe = c.now + c.cfg.ProbeInterval
+}
+
+// probeDue is when the next probe goes out: ProbeInterval after the last,
+// or GapProbe after it while a gap is known, but never every tick: the gap
+// may be an instance nobody has decided yet, and a probe per tick per node
+// would crowd out the messages that decide it.
+func (c *Core) probeDue() time.Duration {
+	if c.latest > c.prefix {
+		return min(c.nextProbe, c.nextProbe-c.cfg.ProbeInterval+c.cfg.GapProbe)
+	}
+	return c.nextProbe
+}
+
+// TickDue returns when Tick next has anything to do, or Never.
+func (c *Core) TickDue() time.Duration {
+	if c.cfg.ProbeInterval <= 0 || len(c.cfg.Peers) == 0 {
+		return Never
+	}
+	return c.probeDue()
 }
 
 // Observe tells the learner that instance is decided somewhere, as a
-// heartbeat or a Nack may reveal; the next ticks fetch it.
+// heartbeat or a Nack may reveal; the next probe fetches it, soon.
 func (c *Core) Observe(instance uint64) { c.latest = max(c.latest, instance) }
 
 func (c *Core) learn(inst uint64, value []byte) {
@@ -136,6 +178,7 @@ func (c *Core) learn(inst uint64, value []byte) {
 	d := Decision{Instance: inst, Value: value}
 	c.out.Persist = append(c.out.Persist, d)
 	c.out.Learned = append(c.out.Learned, d)
+	c.send(c.cfg.Self, &Learned{Decision: d})
 	c.advance()
 }
 
@@ -196,11 +239,5 @@ func (c *Core) since(after uint64, limit uint32) *SinceReply {
 }
 
 func (c *Core) send(to remote.NodeID, msg any) {
-	c.out.Send = append(c.out.Send, remote.Envelope{To: to, Msg: msg})
-}
-
-func (c *Core) drain() Output {
-	o := c.out
-	c.out = Output{}
-	return o
+	c.out.Messages = append(c.out.Messages, remote.Envelope{To: to, Msg: msg})
 }

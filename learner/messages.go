@@ -63,3 +63,18 @@ func init() {
 	remote.Register(33, &SinceRequest{})
 	remote.Register(34, &SinceReply{})
 }
+
+// Learned tells this node's leader-watch of a decision its learner learned
+// (from a proposer's Decide, or by catching up): the one way a decision
+// reaches the leader-watch. It never crosses the network.
+type Learned struct{ Decision Decision }
+
+// Observe tells this node's learner that Instance is decided somewhere (a
+// heartbeat or a refused campaign revealed it), so that it catches up. It
+// never crosses the network.
+type Observe struct{ Instance uint64 }
+
+// Resend asks this node's learner to tell the leader-watch its latest
+// decision again (Learned): a leader-watch that (re)starts sends it
+// instead of waiting for the learner. It never crosses the network.
+type Resend struct{}

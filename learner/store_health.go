@@ -25,13 +25,13 @@ const (
 
 // Operations whose outcome the learner's store health records.
 const (
-	opSave  = "save"
-	opPrune = "prune"
+	OpSave  = "save"
+	OpPrune = "prune"
 )
 
-// newStoreHealth follows whether the learner's writes succeed: the group
+// NewStoreHealth follows whether the learner's writes succeed: the group
 // committer's callbacks (saves) and the actor (prunes) both report to it.
-func newStoreHealth() *storehealth.Tracker {
+func NewStoreHealth() *storehealth.Tracker {
 	return &storehealth.Tracker{Events: storehealth.Events{
 		Failed: EventStoreFailed, StillFailing: EventStoreStillFailing, Recovered: EventStoreRecovered,
 		Effect: "decisions are kept in memory, served and published, and saved once a write succeeds; " +
@@ -39,11 +39,11 @@ func newStoreHealth() *storehealth.Tracker {
 	}}
 }
 
-// written names what a write of op did, in store health's lines: n
+// Written names what a write of op did, in store health's lines: n
 // decisions saved, or a prune below floor n.
-func written(op string, n uint64) func(*zerolog.Event) *zerolog.Event {
+func Written(op string, n uint64) func(*zerolog.Event) *zerolog.Event {
 	field := "decisions"
-	if op == opPrune {
+	if op == OpPrune {
 		field = "floor"
 	}
 	return func(e *zerolog.Event) *zerolog.Event { return e.Str("op", op).Uint64(field, n) }

@@ -6,12 +6,12 @@ package proposer
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/synod/synod/remote"
 )
 
-// Config sets up a proposer. Durations are in ticks: the shell decides how
-// long a tick is, and the simulator counts them.
+// Config sets up a proposer.
 type Config struct {
 	// Self is this node's id; it owns the ballots the proposer issues.
 	Self remote.NodeID
@@ -20,15 +20,15 @@ type Config struct {
 	Acceptors []remote.NodeID
 	// Learners receive a Decide for every value this proposer sees chosen.
 	Learners []remote.NodeID
-	// AttemptTicks is how long one attempt waits for a majority before it
-	// is abandoned and retried at a higher ballot. Default 10.
-	AttemptTicks int
-	// BackoffTicks is the base of the randomized exponential backoff before
-	// a retry: attempt n waits 1 + rand[0, BackoffTicks·2^(n-1)) ticks,
-	// capped by MaxBackoffTicks. Default 2.
-	BackoffTicks int
-	// MaxBackoffTicks caps the backoff window. Default 64.
-	MaxBackoffTicks int
+	// AttemptTimeout is how long one attempt waits for a majority before
+	// it is abandoned and retried at a higher ballot. Default 100 ms.
+	AttemptTimeout time.Duration
+	// Backoff is the base of the randomized exponential backoff before a
+	// retry: attempt n waits a random time in [1 ms, Backoff·2^(n-1)],
+	// capped by MaxBackoff. Default 20 ms.
+	Backoff time.Duration
+	// MaxBackoff caps the backoff window. Default 640 ms.
+	MaxBackoff time.Duration
 	// MaxAttempts fails a request after this many attempts; 0 retries
 	// until the request is decided. Default 0.
 	MaxAttempts int
@@ -39,7 +39,7 @@ type Config struct {
 func DefaultConfig(self remote.NodeID, acceptors []remote.NodeID) Config {
 	return Config{
 		Self: self, Acceptors: acceptors, Learners: acceptors,
-		AttemptTicks: 10, BackoffTicks: 2, MaxBackoffTicks: 64,
+		AttemptTimeout: 100 * time.Millisecond, Backoff: 20 * time.Millisecond, MaxBackoff: 640 * time.Millisecond,
 	}
 }
 
@@ -50,14 +50,14 @@ func (c Config) Validate() error {
 		return errors.New("proposer: Config.Self must be a node id above 0")
 	case len(c.Acceptors) == 0:
 		return errors.New("proposer: Config.Acceptors must name at least one node")
-	case c.AttemptTicks < 1:
-		return fmt.Errorf("proposer: Config.AttemptTicks must be at least 1, got %d", c.AttemptTicks)
-	case c.BackoffTicks < 1:
-		return fmt.Errorf("proposer: Config.BackoffTicks must be at least 1, got %d", c.BackoffTicks)
-	case c.MaxBackoffTicks > 1<<20:
-		return fmt.Errorf("proposer: Config.MaxBackoffTicks must be at most %d, got %d", 1<<20, c.MaxBackoffTicks)
-	case c.MaxBackoffTicks < c.BackoffTicks:
-		return fmt.Errorf("proposer: Config.MaxBackoffTicks (%d) must be at least BackoffTicks (%d)", c.MaxBackoffTicks, c.BackoffTicks)
+	case c.AttemptTimeout <= 0:
+		return fmt.Errorf("proposer: Config.AttemptTimeout must be positive, got %v", c.AttemptTimeout)
+	case c.Backoff < time.Millisecond:
+		return fmt.Errorf("proposer: Config.Backoff must be at least 1ms, got %v", c.Backoff)
+	case c.MaxBackoff > time.Hour:
+		return fmt.Errorf("proposer: Config.MaxBackoff must be at most an hour, got %v", c.MaxBackoff)
+	case c.MaxBackoff < c.Backoff:
+		return fmt.Errorf("proposer: Config.MaxBackoff (%v) must be at least Backoff (%v)", c.MaxBackoff, c.Backoff)
 	case c.MaxAttempts < 0:
 		return fmt.Errorf("proposer: Config.MaxAttempts must not be negative, got %d", c.MaxAttempts)
 	}

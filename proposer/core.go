@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/learner"
@@ -30,7 +31,9 @@ type Request struct {
 
 // Outcome reports how a Request ended. With Err nil, Value was chosen for
 // Instance; it may be another proposer's value, adopted in phase 1, and the
-// caller must check. Otherwise Err says why the request failed.
+// caller must check. Otherwise Err says why the request failed. It never
+// crosses the network (internal/wiring routes it to the leader-watch of
+// the proposer's own node).
 type Outcome struct {
 	ID       uint64
 	Instance uint64
@@ -39,12 +42,17 @@ type Outcome struct {
 	Attempts int
 }
 
-// Ready is what the shell must do after a step: send Messages and hand
-// Outcomes to whoever asked. The proposer keeps nothing durable.
+// Ready is what the shell must do after Tick or Step: send Messages and
+// hand Outcomes to whoever asked (an Outcome for a Request the shell got
+// with a reply channel goes there; the others go to this node's
+// leader-watch). The proposer keeps nothing durable.
 type Ready struct {
 	Messages []remote.Envelope
 	Outcomes []Outcome
 }
+
+// Never is what TickDue returns when no Tick can do anything.
+const Never = time.Duration(1<<63 - 1)
 
 type phase uint8
 
@@ -59,7 +67,7 @@ type attempt struct {
 	req      Request
 	n        int // attempts started
 	phase    phase
-	ticks    int // ticks spent in this phase (or left to back off)
+	until    time.Duration // when this phase times out (or the backoff ends)
 	ballot   acceptor.Ballot
 	votes    map[remote.NodeID]bool
 	quiet    map[remote.NodeID]bool // acceptors that abstain at this ballot: restart quiet period, or rebuilding
@@ -71,12 +79,15 @@ type attempt struct {
 }
 
 // Core is the proposer's state machine. It does no I/O and reads no clock:
-// Propose, Step and Tick change memory, and Ready drains what to send.
+// Tick gives it the time, Step a message (Propose and Withdraw from this
+// node, Promise, Accepted and Nack from acceptors), and Ready says what to
+// send and report; Advance clears it once done.
 //
 // A Core is not safe for concurrent use; exactly one owner drives it.
 type Core struct {
 	cfg    Config
 	epoch  uint64
+	now    time.Duration
 	rng    *rand.Rand
 	round  uint64 // highest round seen or used, to climb past
 	quorum int
@@ -100,7 +111,7 @@ func NewCore(cfg Config, rng *rand.Rand) (*Core, error) {
 }
 
 // Propose starts a request. A request for an instance already in flight
-// here fails at once with ErrBusy.
+// here fails at once with ErrBusy. It is Step with a *Propose.
 func (c *Core) Propose(r Request) {
 	if _, busy := c.active[r.Instance]; busy {
 		c.ready.Outcomes = append(c.ready.Outcomes, Outcome{ID: r.ID, Instance: r.Instance, Err: ErrBusy})
@@ -129,6 +140,10 @@ func (c *Core) Pending() int { return len(c.active) }
 // message.
 func (c *Core) Step(msg any) bool {
 	switch m := msg.(type) {
+	case *Propose:
+		c.Propose(Request{ID: m.ID, Instance: m.Instance, Value: m.Value, Exclusive: m.Exclusive})
+	case *Withdraw:
+		c.Withdraw(m.Instance)
 	case *acceptor.Promise:
 		if a := c.current(m.Instance, m.Ballot, preparing); a != nil {
 			c.promise(a, m)
@@ -148,31 +163,40 @@ func (c *Core) Step(msg any) bool {
 	return true
 }
 
-// Tick advances time by one tick: attempts that waited too long are retried,
-// and backoffs run down. Instances are visited in order so that a seeded run
-// replays exactly.
-func (c *Core) Tick() {
+// Tick sets the clock (it never goes backwards): attempts that waited too
+// long are retried, and backoffs that ran out start the next attempt.
+// Instances are visited in order so that a seeded run replays exactly.
+func (c *Core) Tick(now time.Duration) {
+	c.now = max(c.now, now)
 	for _, inst := range slices.Sorted(maps.Keys(c.active)) {
 		a := c.active[inst]
-		switch a.phase {
-		case backingOff:
-			if a.ticks--; a.ticks <= 0 {
-				c.start(a)
-			}
-		default:
-			if a.ticks++; a.ticks >= c.cfg.AttemptTicks {
-				c.retry(a, ErrTimeout)
-			}
+		if c.now < a.until {
+			continue
+		}
+		if a.phase == backingOff {
+			c.start(a)
+		} else {
+			c.retry(a, ErrTimeout)
 		}
 	}
 }
 
-// Ready returns and clears what the shell must send and report.
-func (c *Core) Ready() Ready {
-	r := c.ready
-	c.ready = Ready{}
-	return r
+// TickDue returns when Tick next has anything to do (an attempt times
+// out, a backoff ends), or Never while no request is in flight.
+func (c *Core) TickDue() time.Duration {
+	due := Never
+	for _, a := range c.active {
+		due = min(due, a.until)
+	}
+	return due
 }
+
+// Ready returns what the shell must send and report; it stays until
+// Advance.
+func (c *Core) Ready() Ready { return c.ready }
+
+// Advance tells the core its Ready was done.
+func (c *Core) Advance() { c.ready = Ready{} }
 
 // current returns the attempt for instance if it is at ballot b in one of
 // the phases, or nil.
@@ -189,10 +213,10 @@ func (c *Core) start(a *attempt) {
 	a.n++
 	a.ballot = acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
 	c.round = a.ballot.Round
-	a.phase, a.ticks = preparing, 0
+	a.phase, a.until = preparing, c.now+c.cfg.AttemptTimeout
 	a.votes, a.quiet, a.foreign = map[remote.NodeID]bool{}, map[remote.NodeID]bool{}, map[remote.NodeID]bool{}
 	a.adopted, a.hasValue, a.value = acceptor.Ballot{}, false, nil
-	c.broadcast(c.cfg.Acceptors, &acceptor.Prepare{Instance: a.req.Instance, Ballot: a.ballot})
+	c.broadcast(c.cfg.Acceptors, &acceptor.Prepare{Instance: a.req.Instance, Ballot: a.ballot, From: c.cfg.Self})
 }
 
 func (c *Core) promise(a *attempt, m *acceptor.Promise) {
@@ -218,9 +242,9 @@ func (c *Core) promise(a *attempt, m *acceptor.Promise) {
 	if !a.hasValue {
 		a.value = a.req.Value
 	}
-	a.phase, a.ticks = accepting, 0
+	a.phase, a.until = accepting, c.now+c.cfg.AttemptTimeout
 	a.votes = map[remote.NodeID]bool{}
-	c.broadcast(c.cfg.Acceptors, &acceptor.Accept{Instance: a.req.Instance, Ballot: a.ballot, Value: a.value})
+	c.broadcast(c.cfg.Acceptors, &acceptor.Accept{Instance: a.req.Instance, Ballot: a.ballot, Value: a.value, From: c.cfg.Self})
 }
 
 func (c *Core) accepted(a *attempt, from remote.NodeID) {
@@ -272,9 +296,9 @@ func (c *Core) retry(a *attempt, why error) {
 		c.finish(a, nil, fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, a.n, why))
 		return
 	}
-	window := c.cfg.BackoffTicks << min(a.n-1, 16)
-	window = min(window, c.cfg.MaxBackoffTicks)
-	a.phase, a.ticks = backingOff, 1+c.rng.IntN(window)
+	window := min(c.cfg.Backoff<<min(a.n-1, 16), c.cfg.MaxBackoff)
+	wait := time.Millisecond + time.Duration(c.rng.Int64N(int64(window)))
+	a.phase, a.until = backingOff, c.now+wait
 }
 
 func (c *Core) finish(a *attempt, value []byte, err error) {

@@ -1,6 +1,8 @@
 package watch
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/synod/synod/acceptor"
@@ -21,30 +23,26 @@ type ConfirmResult struct {
 	Err    error
 }
 
-// confirmState coalesces confirmations: all callers that arrive while a
-// round is in flight share the next round. A caller never joins a round
-// that began before it arrived, since that round's answers could predate
-// the call, which would break linearizability (AtlasDB's isStillLeading,
-// batched).
+// confirmState is the confirmation rounds in flight, one per Confirm. The
+// caller coalesces: the actor shell hands the core one batch of callers at
+// a time (docs/design.md, "Confirmation"), so there is one coalescing
+// layer, not two.
 type confirmState struct {
-	next    uint64
-	round   *confirmRound
-	waiting []uint64
-	rounds  uint64
+	rounds map[uint64]*confirmRound
+	count  uint64
 }
 
 type confirmRound struct {
 	id       uint64
-	callers  []uint64
 	started  time.Duration
 	lastSent time.Duration
 	yes, no  map[remote.NodeID]bool
 }
 
-// Confirm asks whether this node leads, for caller id. The answer comes
-// in Ready.Confirms, at once from the lease, or after a quorum round.
-func (c *Core) Confirm(now time.Duration, id uint64) {
-	c.advance(now)
+// Confirm asks whether this node leads, for caller id: at once from the
+// lease when one runs, else by a quorum round that starts now, after the
+// call. The answer comes in Ready.Confirms.
+func (c *Core) Confirm(id uint64) {
 	if c.role == leader {
 		c.report("") // step down first if the lease lapsed since the last tick
 	}
@@ -55,33 +53,21 @@ func (c *Core) Confirm(now time.Duration, id uint64) {
 		c.confirmAnswer(id, ErrNoQuorum, false)
 	case c.role != leader:
 		c.confirmAnswer(id, ErrNotLeader, false)
-	case c.cfg.LeaseDuration > 0 && c.Leading(now):
+	case c.cfg.LeaseDuration > 0 && c.Leading(c.now):
 		c.confirmAnswer(id, nil, false)
 	default:
-		c.confirm.waiting = append(c.confirm.waiting, id)
-		if c.confirm.round == nil {
-			c.confirmStart()
+		if c.confirm.rounds == nil {
+			c.confirm.rounds = map[uint64]*confirmRound{}
 		}
+		c.confirm.count++
+		r := &confirmRound{id: id, started: c.now, yes: map[remote.NodeID]bool{}, no: map[remote.NodeID]bool{}}
+		c.confirm.rounds[id] = r
+		c.confirmSend(r)
 	}
 }
 
-// QuorumRounds counts the confirmation rounds started, for metrics and
-// the coalescing test.
-func (c *Core) QuorumRounds() uint64 { return c.confirm.rounds }
-
-func (c *Core) confirmStart() {
-	if len(c.confirm.waiting) == 0 {
-		return
-	}
-	c.confirm.next++
-	c.confirm.rounds++
-	c.confirm.round = &confirmRound{
-		id: c.confirm.next, callers: c.confirm.waiting, started: c.now,
-		yes: map[remote.NodeID]bool{}, no: map[remote.NodeID]bool{},
-	}
-	c.confirm.waiting = nil
-	c.confirmSend(c.confirm.round)
-}
+// QuorumRounds counts the confirmation rounds started, for metrics.
+func (c *Core) QuorumRounds() uint64 { return c.confirm.count }
 
 // confirmSend asks every acceptor that has not answered the round yet.
 func (c *Core) confirmSend(r *confirmRound) {
@@ -89,14 +75,14 @@ func (c *Core) confirmSend(r *confirmRound) {
 	req := &acceptor.ConfirmRequest{ID: r.id, From: c.cfg.Self}
 	for _, id := range c.cfg.Members {
 		if !r.yes[id] && !r.no[id] {
-			c.ready.Messages = append(c.ready.Messages, remote.Envelope{To: id, Msg: req})
+			c.send(id, req)
 		}
 	}
 }
 
 func (c *Core) confirmReply(m *acceptor.ConfirmReply) {
-	r := c.confirm.round
-	if r == nil || m.ID != r.id || c.role != leader {
+	r := c.confirm.rounds[m.ID]
+	if r == nil || c.role != leader {
 		return
 	}
 	if m.MaxAccepted <= c.term {
@@ -106,51 +92,48 @@ func (c *Core) confirmReply(m *acceptor.ConfirmReply) {
 	}
 	switch {
 	case len(r.yes) >= c.quorum:
-		c.confirmFinish(nil)
+		c.confirmFinish(r, nil)
 	case len(r.no) > len(c.cfg.Members)-c.quorum:
 		// A majority can no longer answer ≤ term: a later term is at least
 		// being contested, and may be decided.
-		c.confirmFinish(ErrNotLeader)
+		c.confirmFinish(r, ErrNotLeader)
 	}
 }
 
-// confirmTick fails a round that found no majority within an election
+// confirmTimers fails a round that found no majority within an election
 // timeout, and until then asks again, every heartbeat interval, the
 // acceptors that have not answered: a lost request or reply should cost a
-// retransmission, not the round.
-func (c *Core) confirmTick() {
-	r := c.confirm.round
-	switch {
-	case r == nil:
-	case c.now-r.started >= c.cfg.ElectionTimeout:
-		c.confirmFinish(ErrNoQuorum)
-	case c.now-r.lastSent >= c.cfg.HeartbeatInterval:
-		c.confirmSend(r)
-	}
-}
-
-func (c *Core) confirmFinish(err error) {
-	r := c.confirm.round
-	c.confirm.round = nil
-	for _, id := range r.callers {
-		c.confirmAnswer(id, err, true)
-	}
-	c.confirmStart()
-}
-
-// confirmFailAll fails the round in flight and every waiting caller, as
-// when this node stops leading.
-func (c *Core) confirmFailAll(err error) {
-	if r := c.confirm.round; r != nil {
-		c.confirm.round = nil
-		for _, id := range r.callers {
-			c.confirmAnswer(id, err, true)
+// retransmission, not the round. It returns the earliest time it acts
+// next; act false only looks (timers.go).
+func (c *Core) confirmTimers(act bool) time.Duration {
+	next := Never
+	for _, id := range slices.Sorted(maps.Keys(c.confirm.rounds)) {
+		r := c.confirm.rounds[id]
+		end, retry := r.started+c.cfg.ElectionTimeout, r.lastSent+c.cfg.HeartbeatInterval
+		switch {
+		case act && c.now >= end:
+			c.confirmFinish(r, ErrNoQuorum)
+			continue
+		case act && c.now >= retry:
+			c.confirmSend(r)
+			retry = r.lastSent + c.cfg.HeartbeatInterval
 		}
+		next = min(next, end, retry)
 	}
-	for _, id := range c.confirm.waiting {
-		c.confirmAnswer(id, err, false)
+	return next
+}
+
+func (c *Core) confirmFinish(r *confirmRound, err error) {
+	delete(c.confirm.rounds, r.id)
+	c.confirmAnswer(r.id, err, true)
+}
+
+// confirmFailAll fails every round in flight, as when this node stops
+// leading.
+func (c *Core) confirmFailAll(err error) {
+	for _, id := range slices.Sorted(maps.Keys(c.confirm.rounds)) {
+		c.confirmFinish(c.confirm.rounds[id], err)
 	}
-	c.confirm.waiting = nil
 }
 
 func (c *Core) confirmAnswer(id uint64, err error, quorum bool) {

@@ -28,24 +28,54 @@ type handoff struct {
 	retryAt time.Duration
 }
 
+// Resign stops leading at once and proposes target (or, if 0, the
+// follower with the freshest acknowledgements) as leader of term+1,
+// retrying until a later term is decided or AbortHandoff. Ready.Handoff
+// reports the end. The shell must have stopped the Lead callback first.
+// It returns false if this node does not lead.
+func (c *Core) Resign(target remote.NodeID) bool {
+	if c.role != leader {
+		return false
+	}
+	if target == 0 {
+		target = c.freshestFollower()
+	}
+	c.role, c.reelect = follower, reelection{}
+	c.resetTimer()
+	c.confirmFailAll(ErrNotLeader)
+	c.report(Resigned)
+	if n := len(c.ready.Events); n > 0 && c.ready.Events[n-1].Reason == Resigned && target != c.cfg.Self {
+		c.ready.Events[n-1].Successor = target
+	}
+	if target == 0 || target == c.cfg.Self {
+		// No one to hand to: stepping down is all there is to do.
+		c.ready.Handoff = &HandoffResult{Term: c.term}
+		return true
+	}
+	c.handoff = handoff{active: true, target: Leader{Node: target}, term: c.term}
+	c.startHandoff()
+	return true
+}
+
+// AbortHandoff gives up a hand-off still in progress, reporting
+// ErrNoQuorum. A campaign already sent may still win.
+func (c *Core) AbortHandoff() {
+	if c.handoff.active {
+		c.handoff.active = false
+		c.ready.Handoff = &HandoffResult{Term: c.term, Err: ErrNoQuorum}
+	}
+}
+
 func (c *Core) startHandoff() {
-	c.campaigning = true
-	c.ready.Campaign = &Campaign{Instance: c.handoff.term + 1, Value: c.handoff.target.Encode()}
+	c.campaign(c.handoff.term+1, c.handoff.target.Encode(), false)
 }
 
 // handoffOutcome handles the proposer's answer to a hand-off campaign.
 func (c *Core) handoffOutcome(o proposer.Outcome) {
 	if o.Err == nil || c.term > c.handoff.term {
-		return // done; Decided finishes it
+		return // done; the decision finishes it
 	}
 	c.handoff.retryAt = c.now + c.cfg.HeartbeatInterval
-}
-
-// handoffTick retries a failed hand-off campaign when due.
-func (c *Core) handoffTick() {
-	if c.handoff.active && !c.campaigning && c.now >= c.handoff.retryAt {
-		c.startHandoff()
-	}
 }
 
 // handoffDecided finishes a hand-off once any later term is decided.
@@ -54,19 +84,4 @@ func (c *Core) handoffDecided() {
 		c.handoff.active = false
 		c.ready.Handoff = &HandoffResult{Term: c.term, Leader: c.leader}
 	}
-}
-
-// AbortHandoff gives up a hand-off still in progress, reporting
-// ErrNoQuorum. A campaign already sent may still win.
-func (c *Core) AbortHandoff(now time.Duration) {
-	c.advance(now)
-	if c.handoff.active {
-		c.handoff.active = false
-		c.ready.Handoff = &HandoffResult{Term: c.term, Err: ErrNoQuorum}
-	}
-}
-
-func (c *Core) beginHandoff(target remote.NodeID) {
-	c.handoff = handoff{active: true, target: Leader{Node: target}, term: c.term}
-	c.startHandoff()
 }

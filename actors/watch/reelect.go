@@ -40,15 +40,14 @@ func (c *Core) reelectAsked(m *acceptor.HeartbeatAck) {
 	}
 }
 
-// reelectTick starts the re-election when it is wanted and due, while this
-// node leads.
-func (c *Core) reelectTick() {
-	r := &c.reelect
-	if c.role != leader || !r.want || r.active || c.campaigning || c.now < r.at || !c.Leading(c.now) {
+// reelectNow starts the re-election, while this node leads.
+func (c *Core) reelectNow() {
+	if !c.Leading(c.now) {
+		c.reelect.want = false // a later leadership asks anew
 		return
 	}
-	r.active, c.campaigning = true, true
-	c.ready.Campaign = &Campaign{Instance: c.term + 1, Value: Leader{Node: c.cfg.Self, Incarnation: c.cfg.Incarnation}.Encode(), Exclusive: true}
+	c.reelect.active = true
+	c.campaign(c.term+1, Leader{Node: c.cfg.Self, Incarnation: c.cfg.Incarnation}.Encode(), true)
 }
 
 // reelectOutcome handles the proposer's answer to a re-election campaign.
@@ -63,8 +62,8 @@ func (c *Core) reelectOutcome(o proposer.Outcome) {
 	}
 }
 
-// reelectDue is reelectTick's due time, for TickDue.
-func (c *Core) reelectDue() time.Duration {
+// reelectAt is when the re-election may start (timers.go), or Never.
+func (c *Core) reelectAt() time.Duration {
 	r := c.reelect
 	if c.role != leader || !r.want || r.active || c.campaigning {
 		return Never

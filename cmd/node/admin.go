@@ -189,7 +189,7 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	l, _ := e.Leader()
 	s := status{
 		Node: nc.ID, Cluster: nc.Cluster, Term: uint64(l.Term), Leader: l.Leader, IsLeader: l.Leading,
-		Reason: l.Reason, LeaseRemainingMS: e.LeaseRemaining().Milliseconds(), Incarnation: e.Incarnation(),
+		Reason: string(l.Reason), LeaseRemainingMS: e.LeaseRemaining().Milliseconds(), Incarnation: e.Incarnation(),
 		LeaseVoters: e.LeaseVoters(), Quorum: e.Quorum(),
 		Restarts: src.WorkerRestarts, ActorRestarts: -1, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
 	}

@@ -30,8 +30,9 @@ func (w *eworld) chaos() {
 			target = 0
 		}
 		w.trace("node %d resigns to %d", l.id, target)
-		l.watch.Resign(l.local(w.now), target)
-		w.handoffErr = w.ewatch(l)
+		l.watch.Tick(l.local(w.now))
+		l.watch.Resign(target)
+		w.handoffErr = w.settle(l, l.drainWatch(w))
 		return
 	}
 	if w.disks && w.rng.IntN(2) == 0 {
@@ -124,7 +125,7 @@ func (w *eworld) wipe(n *enode) {
 		w.crash(n)
 	}
 	n.accStore, n.lrnStore = acceptor.NewMemoryStore(), learner.NewMemoryStore()
-	n.checking = true
+	n.checking, n.voted = true, false
 	if w.rng.IntN(2) == 0 {
 		w.boot(n)
 	}
@@ -180,7 +181,7 @@ func (w *eworld) heal() error {
 		if err := w.runUntil(w.now + 50*time.Millisecond); err != nil {
 			return err
 		}
-		if !w.settled() {
+		if !w.agreed() {
 			continue
 		}
 		if done, err := w.redundancy(); done || err != nil {
@@ -264,20 +265,19 @@ func (w *eworld) allGrant(l *enode) bool {
 		if !n.up {
 			continue
 		}
-		n.acc.Advance(n.local(w.now))
 		if n.acc.Checking() || n.acc.MaxAccepted() > term {
 			return false
 		}
-		if holder, _, ok := n.acc.Lease(); w.opt.Leases && (!ok || holder != l.id) {
+		if holder, _, ok := n.acc.LeaseAt(n.local(w.now)); w.opt.Leases && (!ok || holder != l.id) {
 			return false
 		}
 	}
 	return true
 }
 
-// settled: one running node leads (by lease, or as the decided leader
+// agreed: one running node leads (by lease, or as the decided leader
 // without leases) and every running node knows its term.
-func (w *eworld) settled() bool {
+func (w *eworld) agreed() bool {
 	var term uint64
 	leaders := 0
 	for _, n := range w.nodes {

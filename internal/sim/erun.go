@@ -8,7 +8,6 @@ import (
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
 	"github.com/synod/synod/learner"
-	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
 )
 
@@ -39,9 +38,21 @@ func RunElection(opt ElectionOptions) (res ElectionResult) {
 	return
 }
 
+// stuckAfter is how many events one instant may hold before the run is
+// taken to be stuck: a core that asks to be ticked at a time its tick does
+// not move on would otherwise spin the simulation forever.
+const stuckAfter = 100000
+
 func (w *eworld) runUntil(end time.Duration) error {
 	for len(w.queue) > 0 && w.queue[0].at <= end {
 		e := heap.Pop(&w.queue).(*event)
+		if e.at == w.now {
+			if w.sameInstant++; w.sameInstant > stuckAfter {
+				return violated("no spin", "%d events at %v without time moving on (a TickDue that its Tick does not move?)", w.sameInstant, w.now)
+			}
+		} else {
+			w.sameInstant = 0
+		}
 		w.now = e.at
 		w.res.Events++
 		if err := w.handle(e); err != nil {
@@ -71,19 +82,37 @@ func (w *eworld) handle(e *event) error {
 		if !n.up || n.pausedUntil > w.now {
 			return nil
 		}
-		n.watch.PeerDown(n.local(w.now), e.peer)
-		return w.ewatch(n)
+		return w.settle(n, n.deliver(w, n.local(w.now), &watch.PeerDown{Peer: e.peer}))
 	case evTick:
+		n := w.node(e.node)
+		if !n.up || e.gen != n.tickGen {
+			return nil // crashed, or superseded by a sooner tick
+		}
+		if n.pausedUntil > w.now {
+			e.at = n.pausedUntil // a stopped process wakes when it resumes
+			w.schedule(e)
+			return nil
+		}
+		n.tickAt = watch.Never
+		return w.tickNode(n)
+	case evKnows:
+		n := w.node(e.node)
+		if n.pausedUntil > w.now || n.incarnation != e.inc {
+			return nil
+		}
+		return w.knows(n, e.peer, e.gen)
+	case evLocal:
 		n := w.node(e.node)
 		if !n.up {
 			return nil
 		}
 		if n.pausedUntil > w.now {
-			w.schedule(&event{at: n.pausedUntil, node: n.id, kind: evTick})
+			e.at = n.pausedUntil
+			w.schedule(e)
 			return nil
 		}
-		w.schedule(&event{at: w.now + time.Duration(float64(tick)/n.rate), node: n.id, kind: evTick})
-		return w.tickNode(n)
+		w.trace("node %d local %T%+v", n.id, e.local, e.local)
+		return w.settle(n, n.deliver(w, n.local(w.now), e.local))
 	}
 	p := e.pkt
 	n := w.node(p.to)
@@ -95,190 +124,70 @@ func (w *eworld) handle(e *event) error {
 		w.schedule(e)
 		return nil
 	}
-	return w.deliverTo(n, p)
+	msg, err := remote.Unmarshal(p.typ, p.payload)
+	must(err)
+	w.trace("deliver %d→%d %T%+v", p.from, p.to, msg, msg)
+	if err := w.settle(n, n.deliver(w, n.local(w.now), msg)); err != nil {
+		return err
+	}
+	if hb, ok := msg.(*acceptor.Heartbeat); ok {
+		return w.checkKnowsLeader(n, hb)
+	}
+	return nil
 }
 
 func (w *eworld) tickNode(n *enode) error {
 	local := n.local(w.now)
-	w.eacceptor(n, 0, n.acc.Tick(local))
-	n.prop.Tick()
-	if err := w.eproposer(n); err != nil {
-		return err
-	}
-	if err := w.elearner(n, n.lrn.Tick()); err != nil {
+	if err := n.tick(w, local); err != nil {
 		return err
 	}
 	// A live leader's node asks for confirmation now and then, as Guard
-	// would; the answer is checked against the truth.
-	if w.rng.Float64() < 0.05 {
+	// would: from the mirrored lease, as the API's fast path does, or by
+	// the core. The answer is checked against the truth.
+	if n.up && w.rng.Float64() < 0.02 {
 		w.nextReq++
-		n.confirmAt[w.nextReq] = w.truth.frontier()
-		n.watch.Confirm(local, w.nextReq)
-	}
-	n.watch.Tick(local)
-	return w.ewatch(n)
-}
-
-func (w *eworld) deliverTo(n *enode, p *packet) error {
-	msg, err := remote.Unmarshal(p.typ, p.payload)
-	must(err)
-	local := n.local(w.now)
-	w.trace("deliver %d→%d %T%+v", p.from, p.to, msg, msg)
-	switch m := msg.(type) {
-	case *acceptor.Heartbeat:
-		// The leader-watch hears it and hands it to its acceptor, which
-		// grants the lease and answers the leader.
-		n.watch.Step(local, m)
-		if err := w.ewatch(n); err != nil {
-			return err
-		}
-		if err := w.checkKnowsLeader(n, m); err != nil {
-			return err
-		}
-		n.acc.Advance(local)
-		out, _ := n.acc.Step(m)
-		w.eacceptor(n, p.from, out)
-		return nil
-	case *acceptor.ConfirmRequest, *acceptor.RebuildQuery, *acceptor.RebuildReport:
-		n.acc.Advance(local)
-		out, _ := n.acc.Step(m)
-		w.eacceptor(n, p.from, out)
-		return nil
-	case *acceptor.HeartbeatAck, *acceptor.ConfirmReply:
-		n.watch.Step(local, m)
-		return w.ewatch(n)
-	case *acceptor.Prepare, *acceptor.Accept:
-		n.acc.Advance(local)
-		out, _ := n.acc.Step(m)
-		if a, ok := out.Reply.(*acceptor.Accepted); ok {
-			if err := w.truth.accepted(n.id, a.Instance, a.Ballot, m.(*acceptor.Accept).Value); err != nil {
+		asked := w.truth.frontier()
+		if v := n.mirror.View(); v.LeadingAt(local, w.opt.Leases) && w.opt.Leases {
+			if err := w.checkConfirmed(n, v.Term, asked); err != nil {
 				return err
 			}
-		}
-		w.eacceptor(n, p.from, out)
-		return nil
-	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
-		n.prop.Step(m)
-		return w.eproposer(n)
-	}
-	out, ok := n.lrn.Step(msg)
-	if !ok {
-		return violated("known message", "node %d got unroutable %T", n.id, msg)
-	}
-	return w.elearner(n, out)
-}
-
-// eacceptor does what the acceptor's shell does with an output: settle,
-// persist, reply to from, send to other acceptors.
-func (w *eworld) eacceptor(n *enode, from remote.NodeID, out acceptor.Output) {
-	if out.Settle != nil {
-		must(n.accStore.Settle(*out.Settle))
-		n.checking, n.voteFloor = false, max(n.voteFloor, out.Settle.VoteFloor)
-	}
-	must(n.accStore.Save(out.Persist))
-	if out.Reply != nil {
-		w.send(n.id, remote.Envelope{To: from, Msg: out.Reply})
-	}
-	for _, env := range out.Send {
-		w.send(n.id, env)
-	}
-	for _, ev := range out.Events {
-		w.trace("node %d acceptor %+v", n.id, ev)
-	}
-}
-
-// checkKnowsLeader: a node that hears the heartbeat of the leader of the
-// latest chosen term knows that leader at once (a node restarted at any
-// moment must not stay blind to the leader; a heartbeat names it).
-func (w *eworld) checkKnowsLeader(n *enode, m *acceptor.Heartbeat) error {
-	top := w.truth.frontier()
-	if m.Term != top || n.id == m.Leader {
-		return nil
-	}
-	if l, err := watch.DecodeLeader(w.truth.chosen[top]); err != nil || l.Node != m.Leader {
-		return nil
-	}
-	if t, l := n.watch.Term(); t < top || (t == top && l.Node != m.Leader) {
-		return violated("knows the leader it hears", "node %d heard leader %d's heartbeat of term %d but knows term %d, leader %d", n.id, m.Leader, top, t, l.Node)
-	}
-	return nil
-}
-
-func (w *eworld) eproposer(n *enode) error {
-	r := n.prop.Ready()
-	for _, env := range r.Messages {
-		w.send(n.id, env)
-	}
-	for _, o := range r.Outcomes {
-		if o.Err == nil {
-			if err := w.truth.believed("proposer", n.id, o.Instance, o.Value); err != nil {
-				return err
-			}
-		}
-		if o.ID == n.campaignID {
-			n.watch.CampaignDone(n.local(w.now), o)
-			if err := w.ewatch(n); err != nil {
+		} else {
+			n.confirmAt[w.nextReq] = asked
+			n.watch.Confirm(w.nextReq)
+			if err := n.drainWatch(w); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return w.settle(n, nil)
 }
 
-func (w *eworld) elearner(n *enode, out learner.Output) error {
-	must(n.lrnStore.Save(out.Persist))
-	if out.Prune > 0 {
-		must(n.lrnStore.Prune(out.Prune))
-	}
-	for _, d := range out.Conflicts {
-		return violated("one value per instance", "learner %d got conflicting decision for instance %d", n.id, d.Instance)
-	}
-	for _, env := range out.Send {
-		w.send(n.id, env)
-	}
-	for _, d := range out.Learned {
-		if err := w.truth.believed("learner", n.id, d.Instance, d.Value); err != nil {
-			return err
-		}
-		w.learned = max(w.learned, d.Instance)
-		n.watch.Decided(n.local(w.now), d.Instance, d.Value)
-	}
-	if len(out.Learned) > 0 {
-		return w.ewatch(n)
-	}
-	return nil
+// The election world as the host of its nodes' cores.
+
+func (w *eworld) theTruth() *truth { return w.truth }
+
+func (w *eworld) settled(c *cores, s acceptor.Settlement) {
+	n := w.node(c.id)
+	n.checking, n.voteFloor = false, max(n.voteFloor, s.VoteFloor)
 }
 
-// ewatch carries out the leader-watch's Ready and checks what it claims.
-func (w *eworld) ewatch(n *enode) error {
-	r := n.watch.Ready()
-	for _, env := range r.Messages {
-		w.send(n.id, env)
-	}
-	if r.Observe > 0 {
-		n.lrn.Observe(r.Observe)
-	}
-	if r.Withdraw > 0 {
-		n.prop.Withdraw(r.Withdraw)
-		if err := w.eproposer(n); err != nil {
-			return err
-		}
-	}
-	if c := r.Campaign; c != nil {
-		w.nextReq++
-		n.campaignID = w.nextReq
-		w.truth.propose(c.Value)
-		n.prop.Propose(proposer.Request{ID: w.nextReq, Instance: c.Instance, Value: c.Value, Exclusive: c.Exclusive})
-		if err := w.eproposer(n); err != nil {
-			return err
-		}
-	}
-	for _, ev := range r.Events {
+func (w *eworld) learned(_ *cores, d learner.Decision) { w.learnedTop = max(w.learnedTop, d.Instance) }
+
+// events checks each leadership change a node's leader-watch reports.
+func (w *eworld) events(c *cores, evs []watch.Event) error {
+	n := w.node(c.id)
+	for _, ev := range evs {
 		if err := w.checkEvent(n, ev); err != nil {
 			return err
 		}
 	}
-	for _, cr := range r.Confirms {
+	return nil
+}
+
+// confirmed checks the answers to a node's confirmations.
+func (w *eworld) confirmed(c *cores, rs []watch.ConfirmResult) error {
+	n := w.node(c.id)
+	for _, cr := range rs {
 		asked, ok := n.confirmAt[cr.ID]
 		delete(n.confirmAt, cr.ID)
 		if !ok || cr.Err != nil {
@@ -287,17 +196,45 @@ func (w *eworld) ewatch(n *enode) error {
 		if cr.Quorum {
 			w.res.Confirms++
 		}
-		for t := cr.Term + 1; t <= asked; t++ {
-			// A later term chosen for this same process is its own
-			// re-election (actors/watch/reelect.go): the term it confirms
-			// may be one behind until it learns it, but no other node led
-			// in between, so what the term fences stays fenced.
-			if l, err := watch.DecodeLeader(w.truth.chosen[t]); err == nil && l.Node == n.id && (l.Incarnation == n.incarnation || l.Incarnation == 0) {
-				continue
-			}
-			return violated("confirmation is linearizable", "node %d confirmed term %d, but term %d was chosen for another before it asked", n.id, cr.Term, t)
+		if err := w.checkConfirmed(n, cr.Term, asked); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// checkConfirmed: a node that confirmed term when asked was the chosen
+// frontier led it at some instant after the call began: no later term was
+// chosen for another before the call.
+func (w *eworld) checkConfirmed(n *enode, term, asked uint64) error {
+	for t := term + 1; t <= asked; t++ {
+		// A later term chosen for this same process is its own
+		// re-election (actors/watch/reelect.go): the term it confirms
+		// may be one behind until it learns it, but no other node led
+		// in between, so what the term fences stays fenced.
+		if l, err := watch.DecodeLeader(w.truth.chosen[t]); err == nil && l.Node == n.id && (l.Incarnation == n.incarnation || l.Incarnation == 0) {
+			continue
+		}
+		return violated("confirmation is linearizable", "node %d confirmed term %d, but term %d was chosen for another before it asked", n.id, term, t)
+	}
+	return nil
+}
+
+// checkKnowsLeader: a node that hears the heartbeat of the leader of the
+// latest chosen term knows that leader once it has taken it in (a node
+// restarted at any moment must not stay blind to the leader; a heartbeat
+// names it).
+func (w *eworld) checkKnowsLeader(n *enode, m *acceptor.Heartbeat) error {
+	top := w.truth.frontier()
+	if m.Term != top || n.id == m.Leader || !n.up {
+		return nil
+	}
+	if l, err := watch.DecodeLeader(w.truth.chosen[top]); err != nil || l.Node != m.Leader {
+		return nil
+	}
+	// Its acceptor passes the heartbeat on to its leader-watch (Heard), a
+	// mailbox's delay later: check when that arrives.
+	w.schedule(&event{at: w.now + 60*time.Microsecond, node: n.id, kind: evKnows, peer: m.Leader, gen: top, inc: n.incarnation})
 	return nil
 }
 
@@ -314,6 +251,12 @@ func (w *eworld) checkEvent(n *enode, ev watch.Event) error {
 	if err := w.checkLeads(n, ev.Term); err != nil {
 		return err
 	}
+	// A Lead callback runs once per leadership period: at most one period
+	// per term.
+	if p, ok := n.periods[ev.Term]; ok && p != ev.Period {
+		return violated("one period per term", "node %d began periods %d and %d of term %d", n.id, p, ev.Period, ev.Term)
+	}
+	n.periods[ev.Term] = ev.Period
 	if ev.Term <= w.ledTerms && w.lastLeader[ev.Term] != n.id {
 		return violated("terms only grow", "node %d began leading term %d after term %d was led", n.id, ev.Term, w.ledTerms)
 	}
@@ -340,27 +283,46 @@ func (w *eworld) checkLeads(n *enode, term uint64) error {
 }
 
 // checkLeases: with leases on, at most one node holds an unexpired lease
-// at this instant, by each node's own clock.
+// at this instant, by each node's own clock: in its core, or in the view
+// its shell mirrors (what the API's fast path confirms from).
 func (w *eworld) checkLeases() error {
 	if !w.opt.Leases {
 		return nil
 	}
 	var holder *enode
+	var held uint64
 	for _, n := range w.nodes {
-		if !n.up || !n.watch.Leading(n.local(w.now)) {
+		if !n.up {
+			continue
+		}
+		local := n.local(w.now)
+		term, _ := n.watch.Term()
+		v := n.mirror.View()
+		switch {
+		case v.LeadingAt(local, true):
+			term = v.Term
+		case n.watch.Leading(local):
+		default:
 			continue
 		}
 		if holder != nil {
-			t1, _ := holder.watch.Term()
-			t2, _ := n.watch.Term()
-			return violated("one lease at a time", "nodes %d (term %d) and %d (term %d) both hold a lease", holder.id, t1, n.id, t2)
+			return violated("one lease at a time", "nodes %d (term %d) and %d (term %d) both hold a lease", holder.id, held, n.id, term)
 		}
-		holder = n
-		if t, _ := n.watch.Term(); true {
-			if err := w.checkLeads(n, t); err != nil {
-				return err
-			}
+		holder, held = n, term
+		if err := w.checkLeads(n, term); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// knows: a node that took in the heartbeat of the leader of term knows it.
+func (w *eworld) knows(n *enode, leader remote.NodeID, term uint64) error {
+	if !n.up {
+		return nil
+	}
+	if t, l := n.watch.Term(); t < term || (t == term && l.Node != leader) {
+		return violated("knows the leader it hears", "node %d heard leader %d's heartbeat of term %d but knows term %d, leader %d", n.id, leader, term, t, l.Node)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/internal/wiring"
 	"github.com/synod/synod/learner"
 	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
@@ -45,21 +46,17 @@ const tick = 10 * time.Millisecond
 
 // enode is one simulated process in the election world.
 type enode struct {
-	id          remote.NodeID
+	cores
 	up          bool
 	pausedUntil time.Duration
 	rate        float64 // local clock seconds per true second
 	offset      time.Duration
 	incarnation uint64
-	accStore    *acceptor.MemoryStore
-	lrnStore    *learner.MemoryStore
-	acc         *acceptor.Core
-	lrn         *learner.Core
-	prop        *proposer.Core
-	watch       *watch.Core
-	campaignID  uint64
 	confirmAt   map[uint64]uint64 // confirm id → chosen frontier when asked
 	lastTerm    uint64
+	periods     map[uint64]uint64 // term → the leadership period this incarnation led it in
+	tickAt      time.Duration     // local time of the tick scheduled (watch.Never: none)
+	tickGen     uint64            // numbers tick events, so a superseded one is ignored
 	// checking: its store is fresh and its start-up check has not settled
 	// (acceptor/startup.go); voteFloor: what the check settled on.
 	checking  bool
@@ -70,22 +67,32 @@ func (n *enode) local(t time.Duration) time.Duration {
 	return n.offset + time.Duration(float64(t)*n.rate)
 }
 
+// trueTime is the true time at which n's clock reads local (rounded up).
+func (n *enode) trueTime(local time.Duration) time.Duration {
+	return time.Duration(float64(local-n.offset)/n.rate) + 1
+}
+
 type event struct {
-	at   time.Duration
-	seq  uint64
-	node remote.NodeID // tick or peer-down target
-	peer remote.NodeID // the peer whose connection closed
-	pkt  *packet
-	kind eventKind
+	at    time.Duration
+	seq   uint64
+	node  remote.NodeID // tick or peer-down target
+	peer  remote.NodeID // the peer whose connection closed
+	pkt   *packet
+	local any    // a message between the roles of node, never encoded
+	gen   uint64 // of a tick: the node's tickGen when scheduled
+	inc   uint64 // of a check: the incarnation it is about
+	kind  eventKind
 }
 
 type eventKind uint8
 
 const (
 	evDeliver eventKind = iota
+	evLocal
 	evTick
 	evChaos
 	evPeerDown
+	evKnows // check a node took in a leader's heartbeat
 )
 
 type eventQueue []*event
@@ -107,25 +114,26 @@ func (q *eventQueue) Pop() any {
 }
 
 type eworld struct {
-	opt        ElectionOptions
-	rng        *rand.Rand
-	nodes      []*enode
-	ids        []remote.NodeID
-	queue      eventQueue
-	seq        uint64
-	now        time.Duration
-	cut        map[[2]remote.NodeID]bool
-	loss, dup  float64
-	truth      *truth
-	ledTerms   uint64 // highest term any node has led
-	lastLeader map[uint64]remote.NodeID
-	nextReq    uint64
-	res        ElectionResult
-	handoffErr error  // a violation found while a chaos step resigned
-	stable     *enode // the leader that must keep leading (redundancy)
-	disks      bool   // this schedule's faults lose disks often
-	learned    uint64 // the highest instance any learner learned
-	wcfg       func(id remote.NodeID, inc uint64) watch.Config
+	opt         ElectionOptions
+	rng         *rand.Rand
+	nodes       []*enode
+	ids         []remote.NodeID
+	queue       eventQueue
+	seq         uint64
+	now         time.Duration
+	cut         map[[2]remote.NodeID]bool
+	loss, dup   float64
+	truth       *truth
+	ledTerms    uint64 // highest term any node has led
+	lastLeader  map[uint64]remote.NodeID
+	nextReq     uint64
+	res         ElectionResult
+	handoffErr  error  // a violation found while a chaos step resigned
+	stable      *enode // the leader that must keep leading (redundancy)
+	disks       bool   // this schedule's faults lose disks often
+	learnedTop  uint64 // the highest instance any learner learned
+	sameInstant int    // events handled at now so far (runUntil)
+	wcfg        func(id remote.NodeID, inc uint64) watch.Config
 }
 
 func newEWorld(opt ElectionOptions) *eworld {
@@ -157,7 +165,7 @@ func newEWorld(opt ElectionOptions) *eworld {
 	drift := w.wcfg(1, 1).MaxClockDrift * 0.99
 	for _, id := range w.ids {
 		n := &enode{
-			id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore(),
+			cores:  cores{id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore()},
 			rate:   1 + drift*(2*w.rng.Float64()-1),
 			offset: time.Duration(w.rng.Int64N(int64(time.Hour))),
 		}
@@ -169,13 +177,13 @@ func newEWorld(opt ElectionOptions) *eworld {
 
 func (w *eworld) node(id remote.NodeID) *enode { return w.nodes[id-1] }
 
-// blank: n's store is fresh and unchecked, or was rebuilt and the cluster
-// has not yet learned an instance up to its bound (acceptor/startup.go):
-// it cannot vote in every instance the cluster may still need to decide
-// or learn again, so it is no help to a majority there. Wipes keep blank
-// nodes a minority.
+// blank: n's store is fresh and unchecked, or has never voted, or was
+// rebuilt and the cluster has not yet learned an instance up to its bound
+// (acceptor/startup.go): it holds none of the cluster's state, or cannot
+// vote in every instance the cluster may still need to decide or learn
+// again. Wipes keep blank nodes a minority, once any has voted.
 func (w *eworld) blank(n *enode) bool {
-	return n.checking || n.voteFloor > w.learned+1
+	return n.checking || !n.voted || n.voteFloor > w.learnedTop+1
 }
 
 // boot starts a process: fresh incarnation, cores rebuilt from the stores.
@@ -183,28 +191,55 @@ func (w *eworld) boot(n *enode) {
 	n.accStore.Reopen()
 	n.lrnStore.Reopen()
 	local := n.local(w.now)
+	wcfg := w.wcfg(n.id, 1)
 	snap, err := n.accStore.Load()
 	must(err)
-	n.acc = acceptor.NewCore(n.id, snap)
-	lcfg := w.wcfg(n.id, 1)
-	if lcfg.LeaseDuration > 0 {
-		n.acc.EnableLeases(lcfg.LeaseDuration, local)
-	}
+	n.acc, err = acceptor.NewCore(acceptor.Config{Self: n.id, Members: w.ids, LeaseDuration: wcfg.LeaseDuration}, snap, local)
+	must(err)
 	lsnap, err := n.lrnStore.Load()
 	must(err)
-	n.lrn, err = learner.NewCore(learner.DefaultConfig(n.id, w.others(n.id)), lsnap, rand.New(rand.NewPCG(w.rng.Uint64(), 1)))
+	n.lrn, err = learner.NewCore(learner.DefaultConfig(n.id, w.others(n.id)), lsnap, rand.New(rand.NewPCG(w.rng.Uint64(), 1)), local)
 	must(err)
 	n.prop, err = proposer.NewCore(proposer.DefaultConfig(n.id, w.ids), rand.New(rand.NewPCG(w.rng.Uint64(), 2)))
 	must(err)
 	n.incarnation = w.rng.Uint64() | 1
-	top := n.lrn.Latest()
-	n.watch, err = watch.NewCore(w.wcfg(n.id, n.incarnation), rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local, top.Instance, top.Value)
+	n.watch, err = watch.NewCore(w.wcfg(n.id, n.incarnation), rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local)
 	must(err)
-	n.up, n.pausedUntil, n.campaignID, n.lastTerm = true, 0, 0, top.Instance
-	n.confirmAt = map[uint64]uint64{}
+	n.mirror = watch.Mirror{}
+	n.up, n.pausedUntil = true, 0
+	n.lastTerm = 0
+	n.confirmAt, n.periods = map[uint64]uint64{}, map[uint64]uint64{}
 	n.checking, n.voteFloor = n.acc.Checking(), n.acc.VoteFloor()
-	w.eacceptor(n, 0, n.acc.StartCheck(w.ids, local))
-	w.schedule(&event{at: w.now + time.Duration(w.rng.Int64N(int64(tick))), node: n.id, kind: evTick})
+	n.tickAt = watch.Never
+	// Everything a start emits (the acceptor's first queries, the
+	// leader-watch's Resend to its learner) goes out now; each core is
+	// then ticked when it is due.
+	must(w.settle(n, n.tick(w, local)))
+}
+
+// settle schedules n's next tick after a step, and turns a violation
+// found delivering a local message into the step's error.
+func (w *eworld) settle(n *enode, err error) error {
+	if err != nil {
+		return err
+	}
+	if n.up {
+		w.scheduleTick(n)
+	}
+	return nil
+}
+
+// scheduleTick schedules n's next tick at the earliest time a core is due,
+// unless one is scheduled for then already.
+func (w *eworld) scheduleTick(n *enode) {
+	due := n.cores.due()
+	if due == watch.Never || due == n.tickAt {
+		return
+	}
+	n.tickAt = due
+	n.tickGen++
+	at := max(w.now, n.trueTime(due))
+	w.schedule(&event{at: at, node: n.id, kind: evTick, gen: n.tickGen})
 }
 
 // crash kills a process. Its peers' transports see the connection reset
@@ -218,6 +253,7 @@ func (w *eworld) crash(n *enode) {
 	}
 	n.up = false
 	n.acc, n.lrn, n.prop, n.watch = nil, nil, nil, nil
+	n.tickGen++ // its scheduled tick dies with it
 	must(n.accStore.Close())
 	must(n.lrnStore.Close())
 }
@@ -246,8 +282,15 @@ func (w *eworld) trace(format string, args ...any) {
 
 // send puts a message on the wire with a random delay: mostly a LAN hop,
 // sometimes much longer, which reorders. Loss, duplication and cut links
-// apply at send time; a link cut later also loses what is in flight.
+// apply at send time; a link cut later also loses what is in flight. A
+// message between the roles of one node is never lost, encoded or cut: it
+// arrives after a mailbox's delay.
 func (w *eworld) send(from remote.NodeID, env remote.Envelope) {
+	if wiring.Local(env.Msg) {
+		d := time.Duration(w.rng.Int64N(int64(50 * time.Microsecond)))
+		w.schedule(&event{at: w.now + d, node: from, kind: evLocal, local: env.Msg})
+		return
+	}
 	if w.cut[link(from, env.To)] || (from != env.To && w.rng.Float64() < w.loss) {
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/actors/watch"
+	"github.com/synod/synod/internal/wiring"
 	"github.com/synod/synod/learner"
 	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
@@ -12,6 +14,10 @@ import (
 // send encodes msg and puts it in flight. Links that are cut lose it, as a
 // partitioned network would.
 func (w *world) send(from remote.NodeID, env remote.Envelope) {
+	if wiring.Local(env.Msg) {
+		w.sendLocal(from, env)
+		return
+	}
 	if w.cut[link(from, env.To)] {
 		return
 	}
@@ -37,7 +43,8 @@ func (w *world) take(i int) packet {
 	return p
 }
 
-// deliver hands a packet to the role it is for on its destination node.
+// deliver hands a packet to its destination node, whose cores route it
+// (internal/wiring).
 func (w *world) deliver(p packet) error {
 	n := w.node(p.to)
 	if !n.up || w.cut[link(p.from, p.to)] {
@@ -46,107 +53,60 @@ func (w *world) deliver(p packet) error {
 	msg, err := remote.Unmarshal(p.typ, p.payload)
 	must(err)
 	w.trace("deliver %d→%d %T%+v", p.from, p.to, msg, msg)
-	switch m := msg.(type) {
-	case *acceptor.Prepare, *acceptor.Accept, *acceptor.RebuildQuery, *acceptor.RebuildReport:
-		return w.acceptorStep(n, p.from, m)
-	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack:
-		n.prop.Step(m)
-		return w.proposerReady(n)
-	default:
-		out, ok := n.lrn.Step(m)
-		if !ok {
-			return violated("known message", "node %d got unroutable %T", n.id, m)
-		}
-		return w.learnerOutput(n, out)
+	return n.deliver(w, w.clock(), msg)
+}
+
+// The untimed world as the host of its nodes' cores.
+
+// sendLocal: a message between the roles of one node is handed over at
+// once, never lost: there is no network between them. This simulation has
+// no leader-watch; what is routed to it is dropped.
+func (w *world) sendLocal(from remote.NodeID, env remote.Envelope) {
+	n := w.node(from)
+	if !n.up {
+		return
+	}
+	if err := n.deliver(w, w.clock(), env.Msg); err != nil && w.localErr == nil {
+		w.localErr = err
 	}
 }
 
-// acceptorStep runs the acceptor and does what its shell does: persist,
-// then reply. Every Accepted it sends is a vote the truth counts.
-func (w *world) acceptorStep(n *node, from remote.NodeID, msg any) error {
-	n.acc.Advance(w.clock())
-	out, _ := n.acc.Step(msg)
-	if a, ok := out.Reply.(*acceptor.Accepted); ok {
-		value := msg.(*acceptor.Accept).Value
-		if err := w.truth.accepted(n.id, a.Instance, a.Ballot, value); err != nil {
-			return err
-		}
-	}
-	w.acceptorOutput(n, from, out)
-	return nil
-}
+func (w *world) theTruth() *truth                              { return w.t }
+func (w *world) settled(*cores, acceptor.Settlement)           {}
+func (w *world) learned(*cores, learner.Decision)              {}
+func (w *world) events(*cores, []watch.Event) error            { return nil }
+func (w *world) confirmed(*cores, []watch.ConfirmResult) error { return nil }
 
-// acceptorOutput does what the acceptor's shell does with an output:
-// settle, persist, reply, send.
-func (w *world) acceptorOutput(n *node, from remote.NodeID, out acceptor.Output) {
-	if out.Settle != nil {
-		must(n.accStore.Settle(*out.Settle))
-	}
-	must(n.accStore.Save(out.Persist))
-	if out.Reply != nil {
-		w.send(n.id, remote.Envelope{To: from, Msg: out.Reply})
-	}
-	for _, env := range out.Send {
-		w.send(n.id, env)
-	}
-}
+// clock is the untimed simulation's stand-in for a monotonic clock: half
+// a millisecond a step, about a message delivered on a LAN, so a
+// proposer's attempt (100 ms) spans a couple of hundred deliveries.
+func (w *world) clock() time.Duration { return time.Duration(w.step) * 500 * time.Microsecond }
 
-// clock is the untimed simulation's stand-in for a monotonic clock, for
-// the acceptor's start-up check: a tick per step.
-func (w *world) clock() time.Duration { return time.Duration(w.step) * 10 * time.Millisecond }
-
-func (w *world) proposerReady(n *node) error {
-	r := n.prop.Ready()
-	for _, env := range r.Messages {
-		w.send(n.id, env)
-	}
-	for _, o := range r.Outcomes {
-		if o.Err != nil {
-			continue
-		}
-		if err := w.truth.believed("proposer", n.id, o.Instance, o.Value); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (w *world) learnerOutput(n *node, out learner.Output) error {
-	must(n.lrnStore.Save(out.Persist))
-	if out.Prune > 0 {
-		must(n.lrnStore.Prune(out.Prune))
-	}
-	for _, d := range out.Conflicts {
-		return violated("one value per instance", "learner %d got conflicting decision for instance %d: %q", n.id, d.Instance, d.Value)
-	}
-	for _, d := range out.Learned {
-		if err := w.truth.believed("learner", n.id, d.Instance, d.Value); err != nil {
-			return err
-		}
-	}
-	for _, env := range out.Send {
-		w.send(n.id, env)
-	}
-	return nil
-}
-
-// tick advances one node's clock by a tick.
+// tick ticks one node's cores to the clock.
 func (w *world) tick(n *node) error {
-	w.acceptorOutput(n, 0, n.acc.Tick(w.clock()))
-	n.prop.Tick()
-	if err := w.proposerReady(n); err != nil {
+	if err := n.cores.tick(w, w.clock()); err != nil {
 		return err
 	}
-	return w.learnerOutput(n, n.lrn.Tick())
+	return w.takeLocalErr()
+}
+
+func (w *world) takeLocalErr() error {
+	err := w.localErr
+	w.localErr = nil
+	return err
 }
 
 // propose asks node n's proposer to propose a fresh value for instance.
 func (w *world) propose(n *node, instance uint64) error {
 	w.nextReq++
 	v := []byte(valueName(w.opt.Seed, n.id, w.nextReq))
-	w.truth.propose(v)
+	w.t.propose(v)
 	w.res.Proposals++
 	w.trace("propose node %d instance %d %q", n.id, instance, v)
+	n.prop.Tick(w.clock())
 	n.prop.Propose(proposer.Request{ID: w.nextReq, Instance: instance, Value: v})
-	return w.proposerReady(n)
+	if err := n.drainProposer(w); err != nil {
+		return err
+	}
+	return w.takeLocalErr()
 }

@@ -23,7 +23,7 @@ func Run(opt Options) (res Result) {
 	}()
 	w.res.Violation = w.run()
 	w.res.Steps = w.step
-	w.res.Decided = len(w.truth.chosen)
+	w.res.Decided = len(w.t.chosen)
 	return w.res
 }
 
@@ -89,7 +89,7 @@ func (w *world) network(loss, dup float64) error {
 // pickInstance mostly proposes past the frontier, sometimes into decided
 // or contested instances, where a proposer must adopt what was chosen.
 func (w *world) pickInstance() uint64 {
-	f := w.truth.frontier()
+	f := w.t.frontier()
 	if f > 0 && w.rng.Float64() < 0.25 {
 		return 1 + w.rng.Uint64N(f)
 	}
@@ -134,7 +134,7 @@ func (w *world) liveness() error {
 		}
 	}
 	w.trace("liveness: nodes 1..%d down, network healed", down)
-	inst := w.truth.frontier() + 1
+	inst := w.t.frontier() + 1
 	up := w.upNodes()
 	if err := w.propose(up[w.rng.IntN(len(up))], inst); err != nil {
 		return err
@@ -156,13 +156,13 @@ func (w *world) liveness() error {
 			return err
 		}
 	}
-	_, chosen := w.truth.chosen[inst]
+	_, chosen := w.t.chosen[inst]
 	return violated("liveness", "a majority (%d of %d) was up and connected for %d steps, yet instance %d was not chosen and learned by all of them (chosen=%v)",
 		len(up), len(w.ids), w.opt.LivenessSteps, inst, chosen)
 }
 
 func (w *world) learnedEverywhere(inst uint64) bool {
-	if _, ok := w.truth.chosen[inst]; !ok {
+	if _, ok := w.t.chosen[inst]; !ok {
 		return false
 	}
 	for _, n := range w.upNodes() {

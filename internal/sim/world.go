@@ -42,13 +42,8 @@ type Result struct {
 // node is one simulated process: durable stores that survive a crash, and
 // cores that do not.
 type node struct {
-	id       remote.NodeID
-	up       bool
-	accStore *acceptor.MemoryStore
-	lrnStore *learner.MemoryStore
-	acc      *acceptor.Core
-	lrn      *learner.Core
-	prop     *proposer.Core
+	cores
+	up bool
 }
 
 // packet is a message in flight. It holds the encoded bytes, as a real
@@ -67,7 +62,8 @@ type world struct {
 	inflight []packet
 	cut      map[[2]remote.NodeID]bool
 	faults   faults
-	truth    *truth
+	t        *truth
+	localErr error // a violation found delivering a local message
 	step     int
 	nextReq  uint64
 	res      Result
@@ -80,10 +76,10 @@ type faults struct {
 
 func newWorld(opt Options) *world {
 	w := &world{
-		opt:   opt,
-		rng:   rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x5eed5eed)),
-		cut:   map[[2]remote.NodeID]bool{},
-		truth: newTruth(opt.Nodes),
+		opt: opt,
+		rng: rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x5eed5eed)),
+		cut: map[[2]remote.NodeID]bool{},
+		t:   newTruth(opt.Nodes),
 	}
 	w.faults = faults{
 		loss:      w.rng.Float64() * 0.3,
@@ -95,7 +91,7 @@ func newWorld(opt Options) *world {
 		w.ids = append(w.ids, remote.NodeID(i))
 	}
 	for _, id := range w.ids {
-		n := &node{id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore()}
+		n := &node{cores: cores{id: id, accStore: acceptor.NewMemoryStore(), lrnStore: learner.NewMemoryStore()}}
 		// Settled, as after a bootstrap: this simulation proposes instances
 		// in any order, while a rebuilt acceptor's bound assumes a proposer
 		// starts instance k only once k-1 is decided, as the election's
@@ -118,12 +114,13 @@ func (w *world) boot(n *node) {
 	n.lrnStore.Reopen()
 	snap, err := n.accStore.Load()
 	must(err)
-	n.acc = acceptor.NewCore(n.id, snap)
+	n.acc, err = acceptor.NewCore(acceptor.Config{Self: n.id, Members: w.ids}, snap, w.clock())
+	must(err)
 	lsnap, err := n.lrnStore.Load()
 	must(err)
 	lcfg := learner.DefaultConfig(n.id, w.others(n.id))
 	lcfg.Retention = 64
-	n.lrn, err = learner.NewCore(lcfg, lsnap, rand.New(rand.NewPCG(w.rng.Uint64(), 1)))
+	n.lrn, err = learner.NewCore(lcfg, lsnap, rand.New(rand.NewPCG(w.rng.Uint64(), 1)), w.clock())
 	must(err)
 	n.prop, err = proposer.NewCore(proposer.DefaultConfig(n.id, w.ids), rand.New(rand.NewPCG(w.rng.Uint64(), 2)))
 	must(err)

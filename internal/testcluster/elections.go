@@ -108,6 +108,9 @@ func StartElections(t testing.TB, opt ElectionOptions) *Elections {
 // Node returns node id.
 func (c *Elections) Node(id remote.NodeID) *ElectionNode { return c.Nodes[id-1] }
 
+// Address is node id's address on the in-memory network.
+func Address(id remote.NodeID) string { return fmt.Sprintf("synod-test-n%d", id) }
+
 // Start starts node id (again): a new actor system and Election with a new
 // incarnation, on in-memory stores kept by nobody (a node restarted here
 // comes back empty, as a fresh disk would).
