@@ -9,12 +9,16 @@ import (
 	"github.com/synod/synod/actors/watch"
 )
 
-// leadingState returns a lease-mode state that leads term 7 with a lease
-// running until leaseFor from now.
+// leadingFor is the lease end, on s's clock, of a lease that runs for d
+// from now.
+func leadingFor(s *state, d time.Duration) time.Duration { return time.Since(s.start) + d }
+
+// leadingState returns a lease-mode state that leads term 7 in period 1,
+// with a lease running until leaseFor from now.
 func leadingState(t *testing.T, leaseFor time.Duration) *state {
 	t.Helper()
 	s := newState(time.Now(), true)
-	s.publish(watch.Event{Term: 7, Leading: true, Reason: "elected"}, time.Now().Add(leaseFor))
+	s.apply([]watch.Event{{Term: 7, Leading: true, Reason: watch.Elected, Period: 1}}, leadingFor(s, leaseFor))
 	if v := s.fastLease(); v == nil || v.term != 7 {
 		t.Fatalf("a fresh lease: fast path view %+v, want term 7", v)
 	}
@@ -22,34 +26,40 @@ func leadingState(t *testing.T, leaseFor time.Duration) *state {
 }
 
 // TestFastPathEndsWithTheLease: the view answers only while the lease
-// runs, by the clock alone, even when no timer or actor has run since.
+// runs, by the clock alone, even when the core has not ticked since.
 func TestFastPathEndsWithTheLease(t *testing.T) {
 	s := newState(time.Now(), true)
-	end := time.Now().Add(20 * time.Millisecond)
-	s.publish(watch.Event{Term: 3, Leading: true, Reason: "elected"}, end)
+	end := leadingFor(s, 20*time.Millisecond)
+	s.apply([]watch.Event{{Term: 3, Leading: true, Reason: watch.Elected, Period: 1}}, end)
 	if v := s.fastLease(); v == nil {
 		t.Fatal("the fast path did not answer while the lease ran")
 	}
-	for time.Now().Before(end) {
+	for time.Since(s.start) < end {
 		time.Sleep(time.Millisecond)
 	}
-	// No timer has ended the period (the state's lease timer may or may
-	// not have run): the clock alone closes the fast path.
+	// The core has reported nothing since: the clock alone closes the fast
+	// path, and IsLeader's snapshot with it.
 	if v := s.fastLease(); v != nil {
 		t.Fatalf("fast path answered term %d after the lease ran out", v.term)
+	}
+	if s.snapshot().Leading {
+		t.Fatal("the snapshot still leads after the lease ran out")
 	}
 	s.close(ErrClosed)
 }
 
 // TestFastPathWithdrawnWhenLeadershipEnds: every way a leadership period
-// ends withdraws the view at once, and a renewal that comes after cannot
+// ends withdraws the view at once, and a lease end reported after cannot
 // bring it back.
 func TestFastPathWithdrawnWhenLeadershipEnds(t *testing.T) {
 	ends := map[string]func(*state){
-		"resign":      func(s *state) { s.endLead() },
-		"deposed":     func(s *state) { s.publish(watch.Event{Term: 8, Reason: "deposed"}, time.Time{}) },
-		"lease timer": func(s *state) { s.leaseEnd = time.Now(); s.leaseLapsed() },
-		"close":       func(s *state) { s.close(ErrClosed) },
+		"resign":  func(s *state) { s.endLead() },
+		"deposed": func(s *state) { s.apply([]watch.Event{{Term: 8, Reason: watch.Deposed, Period: 1}}, 0) },
+		"lease expired": func(s *state) {
+			s.apply([]watch.Event{{Term: 7, Reason: watch.LeaseExpired, Period: 1}}, 0)
+		},
+		"restarted": func(s *state) { s.restarted() },
+		"close":     func(s *state) { s.close(ErrClosed) },
 	}
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {
@@ -62,63 +72,41 @@ func TestFastPathWithdrawnWhenLeadershipEnds(t *testing.T) {
 			if ctx.Err() == nil {
 				t.Fatalf("after %s the leadership context is still live", name)
 			}
-			// A late majority ack, from a core that no longer leads.
-			s.renew(watch.Event{Term: 7}, time.Now().Add(time.Minute))
+			// A Ready with no event, from a core that no longer leads.
+			s.apply(nil, leadingFor(s, time.Minute))
 			if v := s.fastLease(); v != nil {
-				t.Fatalf("a renewal after %s revived the fast path (term %d)", name, v.term)
+				t.Fatalf("a lease end after %s revived the fast path (term %d)", name, v.term)
 			}
 			s.close(ErrClosed)
 		})
 	}
 }
 
-// TestLeaseTimerRaceStartsANewPeriod: the lease timer fires an instant
-// before the core, which still leads term 7, extends the lease. The node
-// must lead term 7 again in a new period (a fresh context, the fast path
-// back, waiters woken), not sit out the rest of the term while its core
-// keeps the lease. A renewal for another term, or from a core that does
-// not lead, or with a lapsed end, must not.
-func TestLeaseTimerRaceStartsANewPeriod(t *testing.T) {
-	lapse := func(t *testing.T) (*state, context.Context) {
-		s := leadingState(t, time.Minute)
-		old := s.fastLease().ctx
-		s.leaseEnd = time.Now()
-		s.leaseLapsed()
-		if s.snapshot().Leading {
-			t.Fatal("still leading after the lease timer")
-		}
-		return s, old
-	}
-	for name, renew := range map[string]func(*state){
-		"other term":  func(s *state) { s.renew(watch.Event{Term: 8, Leading: true}, time.Now().Add(time.Minute)) },
-		"not leading": func(s *state) { s.renew(watch.Event{Term: 7}, time.Now().Add(time.Minute)) },
-		"lapsed end":  func(s *state) { s.renew(watch.Event{Term: 7, Leading: true}, time.Now().Add(-time.Millisecond)) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			s, _ := lapse(t)
-			renew(s)
-			if l := s.snapshot(); l.Leading || s.fastLease() != nil {
-				t.Fatalf("a renewal (%s) revived leadership: %+v", name, l)
-			}
-			s.close(ErrClosed)
-		})
-	}
-
-	s, old := lapse(t)
+// TestOnePeriodPerLeadership: a lease the core renews (a Ready with no
+// event, the lease end moved) keeps the period: the same context, no new
+// Lead callback. Only a new Period from the core begins a new one (a
+// re-election into the next term), which cancels the old context.
+func TestOnePeriodPerLeadership(t *testing.T) {
+	s := leadingState(t, 10*time.Millisecond)
+	old := s.fastLease().ctx
 	woken := s.wait()
-	s.renew(watch.Event{Term: 7, Leader: watch.Leader{Node: 1}, Leading: true}, time.Now().Add(time.Minute))
-	l := s.snapshot()
-	if !l.Leading || l.Term != 7 || l.Reason != reasonLeaseRenewed {
-		t.Fatalf("after the core renewed term 7: %+v, want leading term 7 (%s)", l, reasonLeaseRenewed)
+	s.apply(nil, leadingFor(s, time.Minute))
+	if v := s.fastLease(); v == nil || v.ctx != old || old.Err() != nil {
+		t.Fatalf("a renewed lease changed the period: view %+v", v)
 	}
 	select {
 	case <-woken:
+		t.Fatal("waiters were told of a change when only the lease moved")
 	default:
-		t.Fatal("waiters were not told of the new period")
+	}
+	s.apply([]watch.Event{{Term: 8, Leading: true, Reason: watch.Reelected, Period: 2}}, leadingFor(s, time.Minute))
+	l := s.snapshot()
+	if !l.Leading || l.Term != 8 || l.Reason != Reelected {
+		t.Fatalf("after the re-election: %+v, want leading term 8 (%s)", l, Reelected)
 	}
 	v := s.fastLease()
-	if v == nil || v.term != 7 || v.ctx.Err() != nil || v.ctx == old || old.Err() == nil {
-		t.Fatalf("fast path after renewal: %+v; want term 7 in a fresh live context, the old one cancelled", v)
+	if v == nil || v.term != 8 || v.ctx == old || old.Err() == nil || v.ctx.Err() != nil {
+		t.Fatalf("fast path after the re-election: %+v; want term 8 in a fresh context, the old one cancelled", v)
 	}
 	s.close(ErrClosed)
 }
@@ -127,7 +115,7 @@ func TestLeaseTimerRaceStartsANewPeriod(t *testing.T) {
 // Guard's context and never confirms.
 func TestFastPathOffWithoutLeases(t *testing.T) {
 	s := newState(time.Now(), false)
-	s.publish(watch.Event{Term: 2, Leading: true, Reason: "elected"}, time.Time{})
+	s.apply([]watch.Event{{Term: 2, Leading: true, Reason: watch.Elected, Period: 1}}, 0)
 	if v := s.fastLease(); v != nil {
 		t.Fatalf("leases off: the fast path confirmed term %d", v.term)
 	}

@@ -97,7 +97,7 @@ func (c *Core) Step(msg any) bool {
 		c.Observe(m.Instance)
 	case *Resend:
 		if top := c.Latest(); top.Instance > 0 {
-			c.send(c.cfg.Self, &Learned{Decision: top})
+			c.send(c.cfg.Self, &Learned{Decision: top, Restored: true})
 		}
 	case *Decide:
 		c.learn(m.Instance, m.Value)

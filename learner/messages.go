@@ -66,8 +66,13 @@ func init() {
 
 // Learned tells this node's leader-watch of a decision its learner learned
 // (from a proposer's Decide, or by catching up): the one way a decision
-// reaches the leader-watch. It never crosses the network.
-type Learned struct{ Decision Decision }
+// reaches the leader-watch. Restored marks the learner's latest decision
+// resent on request (Resend): what the node knew from its store, not news.
+// It never crosses the network.
+type Learned struct {
+	Decision Decision
+	Restored bool
+}
 
 // Observe tells this node's learner that Instance is decided somewhere (a
 // heartbeat or a refused campaign revealed it), so that it catches up. It

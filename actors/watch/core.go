@@ -102,7 +102,6 @@ type Core struct {
 	role       role
 	leading    bool   // as last reported in an Event
 	period     uint64 // leadership periods begun
-	synced     bool   // the learner told it its latest decision, or it learned one
 
 	// follower
 	deadline    time.Duration // stand for election at this time
@@ -203,7 +202,7 @@ func (c *Core) Step(msg any) bool {
 	case *acceptor.ConfirmReply:
 		c.confirmReply(m)
 	case *learner.Learned:
-		c.decided(m.Decision.Instance, m.Decision.Value)
+		c.decided(m.Decision.Instance, m.Decision.Value, m.Restored)
 	case *proposer.Outcome:
 		c.campaignDone(*m)
 	case *PeerDown:
@@ -218,10 +217,10 @@ func (c *Core) Step(msg any) bool {
 // to Peer. It never crosses the network.
 type PeerDown struct{ Peer remote.NodeID }
 
-// decided takes a decision: value was chosen for term.
-func (c *Core) decided(term uint64, value []byte) {
-	first := !c.synced
-	c.synced = true
+// decided takes a decision: value was chosen for term. restored: it is
+// what this node's store held when the leader-watch started.
+func (c *Core) decided(term uint64, value []byte, restored bool) {
+	first := restored && c.term == 0
 	c.latestSeen = max(c.latestSeen, term)
 	if term <= c.term {
 		return
@@ -354,7 +353,7 @@ func (c *Core) heard(m *acceptor.Heartbeat) {
 		// heartbeat is as good as the decision, and a node that just
 		// restarted knows its leader at once instead of after its learner
 		// caught up (which may take a probe or more).
-		c.decided(m.Term, Leader{Node: m.Leader, Incarnation: m.Incarnation}.Encode())
+		c.decided(m.Term, Leader{Node: m.Leader, Incarnation: m.Incarnation}.Encode(), false)
 	}
 	c.resetTimer()
 	c.heardAt, c.heardTerm = c.now, m.Term

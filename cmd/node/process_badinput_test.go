@@ -114,7 +114,7 @@ func TestProcessBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	frame := func(cluster string) []byte {
-		b, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: cluster, From: 2, Target: acceptor.ActorName, Payload: payload})
+		b, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: cluster, From: 2, Target: "synod/acceptor", Payload: payload})
 		if err != nil {
 			t.Fatal(err)
 		}
