@@ -7,7 +7,7 @@
 //   - OpenInstances opens, inside it, the records of one role (Acceptor,
 //     Learner) of one election: one record per Paxos instance at or above
 //     a retention floor, and a few numbers of the role's own. Prune moves
-//     the floor; Load reads only what is above it, so a node's start,
+//     the floor; Load reads only what is at or above it, so a node's start,
 //     memory and file stay bounded however many instances pass.
 //   - MemoryInstances is the same store in memory, for tests and
 //     simulations: not durable.

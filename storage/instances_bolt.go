@@ -17,7 +17,7 @@ import (
 // may find a million records under it). The floor itself always moves at
 // once; records left under it are invisible to Load and go with the next
 // Prunes, maxPruneDeletes at a time.
-const maxPruneDeletes = 16384
+const maxPruneDeletes = 4096
 
 // recordsFillPercent is how full bbolt packs a records page when it
 // splits one. Instances arrive in increasing order, so a page left of a
@@ -35,12 +35,11 @@ const recordsFillPercent = 0.9
 // All methods are safe for concurrent use; see InstanceStore for the
 // contract.
 type BoltInstances[T any] struct {
-	db       *DB
-	cfg      InstanceConfig[T]
-	prefix   string       // starts every message: "acceptor", or "acceptor: election \"x\""
-	mu       sync.RWMutex // shared by operations, exclusive in Close
-	closed   bool
-	election []byte
+	db     *DB
+	cfg    InstanceConfig[T]
+	prefix string       // starts every message: "acceptor", or "acceptor: election \"x\""
+	mu     sync.RWMutex // shared by operations, exclusive in Close
+	closed bool
 }
 
 var _ InstanceStore[uint64] = (*BoltInstances[uint64])(nil)
@@ -57,7 +56,7 @@ func OpenInstances[T any](db *DB, cfg InstanceConfig[T]) (*BoltInstances[T], err
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &BoltInstances[T]{db: db, cfg: cfg, prefix: cfg.Role.name, election: []byte(cfg.Election)}
+	s := &BoltInstances[T]{db: db, cfg: cfg, prefix: cfg.Role.name}
 	if cfg.Election != DefaultElection {
 		s.prefix = fmt.Sprintf("%s: election %q", cfg.Role.name, cfg.Election)
 	}
