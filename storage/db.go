@@ -99,20 +99,29 @@ func Open(dataDir string, owner Owner) (db *DB, err error) {
 // to close), which is why verifyFile catches the common case, a cut file,
 // beforehand.
 func openBolt(path string) (b *bbolt.DB, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if p := recover(); p != nil {
-			if b != nil {
-				_ = b.Close()
-			}
-			b, err = nil, fmt.Errorf("storage: open %s: bbolt panicked: %v: %w", path, p, ErrCorrupt)
+		if err != nil && b != nil {
+			_ = b.Close()
+			b = nil
 		}
 	}()
+	defer recoverCorrupt(&err, "open "+path)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	b, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, classifyOpenError(path, err)
 	}
 	return b, nil
+}
+
+// recoverCorrupt turns a panic of bbolt on a damaged page, or a fault on a
+// page the file no longer has (with debug.SetPanicOnFault), into an error
+// wrapping ErrCorrupt, naming what was being done. It must be deferred
+// directly.
+func recoverCorrupt(err *error, doing string) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("storage: %s: bbolt panicked: %v: %w", doing, p, ErrCorrupt)
+	}
 }
 
 // Path returns the database file's path.
@@ -133,4 +142,16 @@ func (db *DB) Close() error {
 		openHere.release(db.path)
 	})
 	return db.closeErr
+}
+
+// view runs fn in a read transaction, naming the file and what it was
+// doing in any error: ErrCorrupt for a panic of bbolt on a damaged page,
+// ErrClosed for a closed database.
+func (db *DB) view(doing string, fn func(*bbolt.Tx) error) (err error) {
+	defer recoverCorrupt(&err, db.path+": "+doing)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if err := db.bolt.View(fn); err != nil {
+		return fmt.Errorf("storage: %s: %s: %w", db.path, doing, closedOr(err))
+	}
+	return nil
 }

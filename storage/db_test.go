@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -237,6 +238,9 @@ func TestOpenRefusesDamagedFile(t *testing.T) {
 		// Whole length, every page but the metas overwritten: bbolt.Open
 		// panics on the freelist; Open recovers, but the lock stays.
 		"garbage body": {append(bytes.Clone(whole[:8192]), garbage[:len(whole)-8192]...), 1},
+		// The live root page (which holds the meta bucket) zeroed: bbolt
+		// opens the file and panics at the first read, the owner check.
+		"root page zeroed": {zeroRootPage(t, whole), 2},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -255,6 +259,27 @@ func TestOpenRefusesDamagedFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zeroRootPage returns a copy of the database file content with its live
+// root page zeroed. Each of bbolt's two meta pages names a root page at
+// byte 32 and a transaction id at byte 64; the newer one is live.
+func zeroRootPage(t *testing.T, content []byte) []byte {
+	t.Helper()
+	const pageSize = 4096
+	root, txid := uint64(0), uint64(0)
+	for m := range 2 {
+		meta := content[m*pageSize:]
+		if id := binary.LittleEndian.Uint64(meta[64:]); id >= txid {
+			root, txid = binary.LittleEndian.Uint64(meta[32:]), id
+		}
+	}
+	if root < 2 || int(root+1)*pageSize > len(content) {
+		t.Fatalf("root page %d of a %d-byte file", root, len(content))
+	}
+	out := bytes.Clone(content)
+	clear(out[root*pageSize : (root+1)*pageSize])
+	return out
 }
 
 // Stores in a DB that was closed under them fail with ErrClosed, not with

@@ -103,7 +103,7 @@ func createElectionParent(tx *bbolt.Tx, election string) (bucketParent, error) {
 // database, sorted: DefaultElection if any role opened one there, and
 // every named election.
 func (db *DB) Elections() (names []string, err error) {
-	err = db.bolt.View(func(tx *bbolt.Tx) error {
+	err = db.view("list elections", func(tx *bbolt.Tx) error {
 		if tx.Bucket(Acceptor.records) != nil || tx.Bucket(Learner.records) != nil {
 			names = append(names, DefaultElection)
 		}
@@ -118,7 +118,7 @@ func (db *DB) Elections() (names []string, err error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storage: %s: list elections: %w", db.Path(), closedOr(err))
+		return nil, err
 	}
 	slices.Sort(names)
 	return names, nil

@@ -339,16 +339,11 @@ func (s *BoltInstances[T]) run(op string, txn func(func(*bbolt.Tx) error) error,
 	if s.closed {
 		return ErrClosed
 	}
-	// bbolt panics on a damaged page, and a damaged file can map a page
-	// the file no longer has, which faults; both come back as ErrCorrupt.
-	// View and Update roll back before a panic leaves them, so the
-	// database stays usable.
+	defer recoverCorrupt(&err, s.prefix+": "+op)
+	// A damaged file can map a page the file no longer has: the fault
+	// becomes a panic that recoverCorrupt reports. View and Update roll
+	// back before a panic leaves them, so the database stays usable.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: %s: bbolt panicked: %v: %w", s.prefix, op, p, ErrCorrupt)
-		}
-	}()
 	if err := txn(fn); err != nil {
 		return fmt.Errorf("%s: %s: %w", s.prefix, op, closedOr(err))
 	}

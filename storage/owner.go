@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"go.etcd.io/bbolt"
 
@@ -43,8 +44,11 @@ func (o Owner) Validate() error {
 }
 
 // checkMeta stamps a fresh database with owner, or checks the stamp of an
-// existing one.
-func checkMeta(db *bbolt.DB, dataDir string, owner Owner) error {
+// existing one. It is the first read past bbolt's own pages, so damage to
+// the root page shows here: a panic of bbolt is ErrCorrupt.
+func checkMeta(db *bbolt.DB, dataDir string, owner Owner) (err error) {
+	defer recoverCorrupt(&err, "check meta of "+db.Path())
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if b == nil {
