@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/storage"
 )
 
 // Micro-benchmarks of the acceptor: the core's Prepare and Accept steps,
@@ -19,11 +20,11 @@ var benchStores = []struct {
 }{
 	{"memory", func(*testing.B) acceptor.Store { return acceptor.NewMemoryStore() }},
 	{"bolt", func(b *testing.B) acceptor.Store {
-		db, err := acceptor.OpenDB(b.TempDir(), acceptor.Meta{Cluster: "bench", Node: 1})
+		db, err := storage.Open(b.TempDir(), storage.Owner{Cluster: "bench", Node: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := acceptor.NewBoltStore(db)
+		s, err := acceptor.NewBoltStore(db, storage.DefaultElection)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,21 +16,21 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/synod/synod/internal/record"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/storage"
 )
 
-var testMeta = Meta{Cluster: "test", Node: 1}
+var testOwner = storage.Owner{Cluster: "test", Node: 1}
 
-// openBolt opens dir's database and a BoltStore on it. Cleanup closes both
-// unless the test already did.
-func openBolt(t *testing.T, dir string) (*bbolt.DB, *BoltStore) {
+// openBolt opens dir's database and a BoltStore of the default election on
+// it. Cleanup closes both unless the test already did.
+func openBolt(t *testing.T, dir string) (*storage.DB, *BoltStore) {
 	t.Helper()
-	db, err := OpenDB(dir, testMeta)
+	db, err := storage.Open(dir, testOwner)
 	if err != nil {
-		t.Fatalf("OpenDB(%s): %v", dir, err)
+		t.Fatalf("storage.Open(%s): %v", dir, err)
 	}
-	s, err := NewBoltStore(db)
+	s, err := NewBoltStore(db, storage.DefaultElection)
 	if err != nil {
 		_ = db.Close()
 		t.Fatalf("NewBoltStore: %v", err)
@@ -43,12 +43,12 @@ func openBolt(t *testing.T, dir string) (*bbolt.DB, *BoltStore) {
 // does, and returns the first error; it closes whatever it opened.
 func reopenErr(t *testing.T, dir string) error {
 	t.Helper()
-	db, err := OpenDB(dir, testMeta)
+	db, err := storage.Open(dir, testOwner)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	s, err := NewBoltStore(db)
+	s, err := NewBoltStore(db, storage.DefaultElection)
 	if err != nil {
 		return err
 	}
@@ -152,14 +152,17 @@ func TestStoreConformance(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatalf("second Close: %v", err)
 			}
-			if _, err := s.Load(); !errors.Is(err, ErrClosed) {
-				t.Errorf("Load after Close = %v, want ErrClosed", err)
+			if _, err := s.Load(); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Load after Close = %v, want storage.ErrClosed", err)
 			}
-			if err := s.Save([]Record{promised(5, 1)}); !errors.Is(err, ErrClosed) {
-				t.Errorf("Save after Close = %v, want ErrClosed", err)
+			if err := s.Save([]Record{promised(5, 1)}); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Save after Close = %v, want storage.ErrClosed", err)
 			}
-			if err := s.Prune(5); !errors.Is(err, ErrClosed) {
-				t.Errorf("Prune after Close = %v, want ErrClosed", err)
+			if err := s.Prune(5); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Prune after Close = %v, want storage.ErrClosed", err)
+			}
+			if err := s.Settle(Settlement{VoteFloor: 5}); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Settle after Close = %v, want storage.ErrClosed", err)
 			}
 		})
 	}
@@ -170,7 +173,7 @@ func TestBoltStoreCloseLeavesDBOpen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.View(func(*bbolt.Tx) error { return nil }); err != nil {
+	if _, err := db.Elections(); err != nil {
 		t.Fatalf("db unusable after store Close: %v", err)
 	}
 }
@@ -219,7 +222,7 @@ func TestBoltStoreConcurrentSaves(t *testing.T) {
 // the way a bad disk would.
 func editDB(t *testing.T, dir string, fn func(tx *bbolt.Tx) error) {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(dir, DBFile), 0o600, nil)
+	db, err := bbolt.Open(filepath.Join(dir, storage.DBFile), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,33 +232,21 @@ func editDB(t *testing.T, dir string, fn func(tx *bbolt.Tx) error) {
 	}
 }
 
-// flipByte flips one bit in the last byte of bucket/key's value.
-func flipByte(bucket, key []byte) func(tx *bbolt.Tx) error {
-	return func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucket)
-		v := bytes.Clone(b.Get(key))
-		if v == nil {
-			return fmt.Errorf("no value under %s/%x", bucket, key)
-		}
-		v[len(v)-1] ^= 0x01
-		return b.Put(key, v)
-	}
-}
-
+// Damage to the acceptor's records or numbers fails NewBoltStore with
+// storage.ErrCorrupt, naming what is wrong. (storage's own tests cover
+// every kind of damage; these check the acceptor's buckets and keys.)
 func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
+	instanceKey := func(inst uint64) []byte { return binary.BigEndian.AppendUint64(nil, inst) }
 	cases := map[string]struct {
 		damage func(tx *bbolt.Tx) error
 		want   string // in the error message
 	}{
-		"flipped record": {flipByte(bucketRecords, instanceKey(5)), "instance 5"},
-		"flipped floor":  {flipByte(bucketRecordMeta, keyFloor), "floor"},
-		"foreign key": {func(tx *bbolt.Tx) error {
-			return tx.Bucket(bucketRecords).Put([]byte("junk"), []byte{1})
-		}, "not an instance"},
-		"record below floor": {func(tx *bbolt.Tx) error {
-			raw, _ := record.Encode(&State{})
-			return tx.Bucket(bucketRecords).Put(instanceKey(1), raw)
-		}, "below the floor"},
+		"flipped record": {func(tx *bbolt.Tx) error {
+			b := tx.Bucket([]byte("acceptor"))
+			v := bytes.Clone(b.Get(instanceKey(5)))
+			v[len(v)-1] ^= 0x01
+			return b.Put(instanceKey(5), v)
+		}, "acceptor: load: instance 5: store record corrupt: checksum"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -270,55 +261,31 @@ func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 			editDB(t, dir, tc.damage)
 
 			err := reopenErr(t, dir)
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("NewBoltStore = %v, want ErrCorrupt mentioning %q", err, tc.want)
+			if !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("NewBoltStore = %v, want storage.ErrCorrupt mentioning %q", err, tc.want)
 			}
 		})
 	}
 }
 
-// Damage inside a file of the right length passes OpenDB and surfaces as
-// ErrCorrupt from NewBoltStore, which walks every record once.
-func TestBoltStoreLoadDetectsDamagedPages(t *testing.T) {
-	dir := t.TempDir()
-	db, s := openBolt(t, dir)
-	var recs []Record
-	for i := uint64(1); i <= 2000; i++ {
-		recs = append(recs, accepted(i, i, strings.Repeat("v", 100)))
-	}
-	mustSave(t, s, recs...)
-	_ = s.Close()
-	_ = db.Close()
-
-	// Overwrite the page holding instance 1000 with garbage.
-	path := filepath.Join(dir, DBFile)
-	content, err := os.ReadFile(path)
-	if err != nil {
+// A cohort key that names no node fails Load with storage.ErrCorrupt: the
+// start-up check must not vouch for a store it cannot name.
+func TestBoltStoreLoadRefusesForeignCohortKey(t *testing.T) {
+	_, s := openBolt(t, t.TempDir())
+	if err := s.st.SetMeta(storage.MetaValue{Key: keyCohort + "0", Value: 7}); err != nil {
 		t.Fatal(err)
 	}
-	at := bytes.Index(content, instanceKey(1000))
-	if at < 0 {
-		t.Fatal("instance 1000 not found in the file")
+	if _, err := s.Load(); !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), "cohort_0") {
+		t.Fatalf("Load = %v, want storage.ErrCorrupt naming cohort_0", err)
 	}
-	page := at / 4096 * 4096
-	copy(content[page:page+4096], bytes.Repeat([]byte{0xa5}, 4096))
-	if err := os.WriteFile(path, content, 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	err = reopenErr(t, dir)
-	if !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("NewBoltStore = %v, want ErrCorrupt", err)
-	}
-	t.Log(err)
 }
 
 // FuzzAcceptorRecord decodes arbitrary bytes as a stored State,
 // both as a whole record and as the payload of a valid header. Decode must
-// fail with record.ErrCorrupt or yield a State that survives a round trip.
+// fail with storage.ErrCorrupt or yield a State that survives a round trip.
 func FuzzAcceptorRecord(f *testing.F) {
 	for _, r := range []Record{promised(1, 1), accepted(2, 3, "value"), accepted(3, 1<<40, ""), {}} {
-		raw, err := record.Encode(&r.State)
+		raw, err := storage.EncodeRecord(&r.State)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -330,18 +297,18 @@ func FuzzAcceptorRecord(f *testing.F) {
 		// they reach the msgpack decoder with the State schema.
 		for _, rec := range [][]byte{raw, frameRecord(raw)} {
 			var st State
-			if err := record.Decode(rec, &st); err != nil {
-				if !errors.Is(err, record.ErrCorrupt) {
-					t.Fatalf("Decode error does not wrap record.ErrCorrupt: %v", err)
+			if err := storage.DecodeRecord(rec, &st); err != nil {
+				if !errors.Is(err, storage.ErrCorrupt) {
+					t.Fatalf("Decode error does not wrap storage.ErrCorrupt: %v", err)
 				}
 				continue
 			}
-			again, err := record.Encode(&st)
+			again, err := storage.EncodeRecord(&st)
 			if err != nil {
 				t.Fatalf("re-encode %+v: %v", st, err)
 			}
 			var st2 State
-			if err := record.Decode(again, &st2); err != nil || !reflect.DeepEqual(st, st2) {
+			if err := storage.DecodeRecord(again, &st2); err != nil || !reflect.DeepEqual(st, st2) {
 				t.Fatalf("round trip of %+v: got %+v, %v", st, st2, err)
 			}
 		}
@@ -351,21 +318,21 @@ func FuzzAcceptorRecord(f *testing.F) {
 // frameRecord wraps payload in a valid record header (version 1, CRC-32C).
 func frameRecord(payload []byte) []byte {
 	crc := crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli))
-	return append(binary.BigEndian.AppendUint32([]byte{record.Version}, crc), payload...)
+	return append(binary.BigEndian.AppendUint32([]byte{storage.RecordVersion}, crc), payload...)
 }
 
 // BenchmarkBoltStoreSave measures one Save of one record, alone and from
-// concurrent callers. Alone, Save pays bbolt's Batch delay (MaxBatchDelay,
-// 10 ms by default) on top of the fsync; concurrent callers share both.
+// concurrent callers: each Save is one transaction and one fsync, and
+// concurrent callers queue on bbolt's writer lock.
 func BenchmarkBoltStoreSave(b *testing.B) {
 	for _, parallel := range []bool{false, true} {
 		b.Run(fmt.Sprintf("parallel=%v", parallel), func(b *testing.B) {
-			db, err := OpenDB(b.TempDir(), testMeta)
+			db, err := storage.Open(b.TempDir(), testOwner)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			s, err := NewBoltStore(db)
+			s, err := NewBoltStore(db, storage.DefaultElection)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -427,12 +394,70 @@ func TestStoreFreshUntilSettled(t *testing.T) {
 // A database written before stores were marked fresh has no mark: it is
 // an old node's kept store, never a fresh one.
 func TestBoltStoreWithoutFreshMarkIsKept(t *testing.T) {
-	dir := t.TempDir()
-	db, s := openBolt(t, dir)
-	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketRecordMeta).Delete(keyFresh) }); err != nil {
+	_, s := openBolt(t, t.TempDir())
+	if err := s.st.SetMeta(storage.MetaValue{Key: keyFresh}); err != nil {
 		t.Fatal(err)
 	}
 	if snap := mustLoad(t, s); snap.Fresh {
 		t.Fatal("a store without the mark loaded as fresh")
+	}
+}
+
+// The data dir of the release before package storage (format version 1;
+// see storage's TestOpensFormatVersion1File for what it holds) loads as
+// the default election's acceptor state, with every number of its
+// start-up check.
+func TestBoltStoreOpensFormatVersion1(t *testing.T) {
+	dir := t.TempDir()
+	content, err := os.ReadFile(filepath.Join("..", "storage", "testdata", "synod-v1.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, storage.DBFile), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storage.Open(dir, storage.Owner{Cluster: "fixture", Node: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := NewBoltStore(db, storage.DefaultElection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	snap := mustLoad(t, s)
+	if snap.Floor != 5 || len(snap.Records) != 17 || snap.Fresh || snap.StoreID != 0x4e7d2ba07508435 || snap.VoteFloor != 3 ||
+		!reflect.DeepEqual(snap.Cohort, map[remote.NodeID]uint64{1: 0xabc, 3: 0xdef}) {
+		t.Fatalf("snapshot: floor %d, %d records, fresh %v, store id %#x, vote floor %d, cohort %v",
+			snap.Floor, len(snap.Records), snap.Fresh, snap.StoreID, snap.VoteFloor, snap.Cohort)
+	}
+	b := Ballot{Round: 20, Node: 1, Epoch: 7}
+	want := Record{Instance: 20, State: State{Promised: b, Accepted: b, HasValue: true, Value: []byte("value 20")}}
+	if !reflect.DeepEqual(snap.Records[15], want) {
+		t.Errorf("instance 20 = %+v, want %+v", snap.Records[15], want)
+	}
+}
+
+// Two elections in one database keep apart: records, floors and the
+// start-up check's numbers.
+func TestBoltStoreElectionsApart(t *testing.T) {
+	db, def := openBolt(t, t.TempDir())
+	other, err := NewBoltStore(db, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	mustSave(t, def, promised(1, 1), promised(2, 1))
+	mustSave(t, other, accepted(7, 3, "seven"))
+	if err := other.Settle(Settlement{VoteFloor: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := def.Prune(2); err != nil {
+		t.Fatal(err)
+	}
+	d, o := mustLoad(t, def), mustLoad(t, other)
+	if d.Floor != 2 || len(d.Records) != 1 || !d.Fresh || o.Floor != 0 || len(o.Records) != 1 || o.Fresh || o.VoteFloor != 4 || d.StoreID == o.StoreID {
+		t.Fatalf("default %+v, orders %+v: not apart", d, o)
 	}
 }

@@ -1,6 +1,6 @@
 package acceptor
 
-import "github.com/synod/synod/internal/storehealth"
+import "github.com/synod/synod/storage"
 
 // Events the acceptor logs as its store fails and recovers. A full disk,
 // a disk gone read-only or an I/O error all look alike from here: a Save
@@ -11,7 +11,7 @@ const (
 	// write fails is answered with a Nack (NackStorage), never a vote.
 	EventStoreFailed = "store_failed"
 	// EventStoreStillFailing repeats EventStoreFailed while writes keep
-	// failing, at most once per storehealth.Interval.
+	// failing, at most once per storage.HealthInterval.
 	EventStoreStillFailing = "store_still_failing"
 	// EventStoreRecovered: a write succeeded after failures; votes resume.
 	EventStoreRecovered = "store_recovered"
@@ -23,8 +23,8 @@ const (
 // the first that is saved is the recovery. Heartbeats and confirmation
 // requests need no write, so the acceptor keeps answering them (leases are
 // in memory by design; see lease.go).
-func NewStoreHealth() *storehealth.Tracker {
-	return &storehealth.Tracker{Events: storehealth.Events{
+func NewStoreHealth() *storage.Health {
+	return &storage.Health{Events: storage.HealthEvents{
 		Failed: EventStoreFailed, StillFailing: EventStoreStillFailing, Recovered: EventStoreRecovered,
 		Effect:          "refusing every Prepare and Accept until a write succeeds",
 		RecoveredEffect: "voting again",

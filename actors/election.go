@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"go.etcd.io/bbolt"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
@@ -22,6 +21,7 @@ import (
 	"github.com/synod/synod/learner"
 	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/storage"
 	"github.com/synod/synod/supervisor"
 )
 
@@ -31,7 +31,7 @@ type Election struct {
 	cfg         Config
 	system      *actor.ActorSystem
 	ep          *remote.Endpoint
-	db          *bbolt.DB
+	db          *storage.DB
 	accStore    acceptor.Store
 	lrnStore    learner.Store
 	node        *shell.Node // what the role shells share: the endpoint, the clock
@@ -163,13 +163,13 @@ func (e *Election) openStores() error {
 		e.accStore, e.lrnStore = acceptor.NewMemoryStore(), learner.NewMemoryStore()
 		return nil
 	}
-	db, err := acceptor.OpenDB(e.cfg.DataDir, acceptor.Meta{Cluster: e.cfg.Cluster, Node: e.cfg.Node})
+	db, err := storage.Open(e.cfg.DataDir, storage.Owner{Cluster: e.cfg.Cluster, Node: e.cfg.Node})
 	if err != nil {
 		return fmt.Errorf("actors: %w", err)
 	}
 	e.db = db
-	if e.accStore, err = acceptor.NewBoltStore(db); err == nil {
-		e.lrnStore, err = learner.NewBoltStore(db)
+	if e.accStore, err = acceptor.NewBoltStore(db, storage.DefaultElection); err == nil {
+		e.lrnStore, err = learner.NewBoltStore(db, storage.DefaultElection)
 	}
 	if err != nil {
 		_ = db.Close()

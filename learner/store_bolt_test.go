@@ -16,19 +16,20 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/synod/synod/internal/record"
+	"github.com/synod/synod/storage"
 )
 
-// openBolt opens the database in dir the way acceptor.OpenDB does (fsync on
-// commit, lock timeout) minus the owner stamp, which this package cannot
-// import, and a BoltStore on it. Cleanup closes both.
-func openBolt(t *testing.T, dir string) (*bbolt.DB, *BoltStore) {
+var testOwner = storage.Owner{Cluster: "test", Node: 1}
+
+// openBolt opens the node's database in dir and a BoltStore of the default
+// election on it. Cleanup closes both.
+func openBolt(t *testing.T, dir string) (*storage.DB, *BoltStore) {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(dir, "synod.db"), 0o600, &bbolt.Options{Timeout: time.Second})
+	db, err := storage.Open(dir, testOwner)
 	if err != nil {
-		t.Fatalf("open db in %s: %v", dir, err)
+		t.Fatalf("storage.Open(%s): %v", dir, err)
 	}
-	s, err := NewBoltStore(db)
+	s, err := NewBoltStore(db, storage.DefaultElection)
 	if err != nil {
 		_ = db.Close()
 		t.Fatalf("NewBoltStore: %v", err)
@@ -122,14 +123,14 @@ func TestStoreConformance(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			if _, err := s.Load(); !errors.Is(err, ErrClosed) {
-				t.Errorf("Load after Close = %v, want ErrClosed", err)
+			if _, err := s.Load(); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Load after Close = %v, want storage.ErrClosed", err)
 			}
-			if err := s.Save([]Decision{decided(5, "five")}); !errors.Is(err, ErrClosed) {
-				t.Errorf("Save after Close = %v, want ErrClosed", err)
+			if err := s.Save([]Decision{decided(5, "five")}); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Save after Close = %v, want storage.ErrClosed", err)
 			}
-			if err := s.Prune(5); !errors.Is(err, ErrClosed) {
-				t.Errorf("Prune after Close = %v, want ErrClosed", err)
+			if err := s.Prune(5); !errors.Is(err, storage.ErrClosed) {
+				t.Errorf("Prune after Close = %v, want storage.ErrClosed", err)
 			}
 		})
 	}
@@ -142,7 +143,7 @@ func TestBoltStoreCloseLeavesDBOpen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.View(func(*bbolt.Tx) error { return nil }); err != nil {
+	if _, err := db.Elections(); err != nil {
 		t.Fatalf("db unusable after store Close: %v", err)
 	}
 }
@@ -190,7 +191,7 @@ func TestBoltStoreConcurrentSaves(t *testing.T) {
 func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 	put := func(bucket, key []byte, v any) func(tx *bbolt.Tx) error {
 		return func(tx *bbolt.Tx) error {
-			raw, err := record.Encode(v)
+			raw, err := storage.EncodeRecord(v)
 			if err != nil {
 				return err
 			}
@@ -215,7 +216,6 @@ func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 		}, "floor"},
 		"decision under another key": {put(bucketDecided, instanceKey(6), &Decision{Instance: 7}), "key 6 holds a decision for instance 7"},
 		"foreign key":                {put(bucketDecided, []byte("junk"), &Decision{}), "not an instance"},
-		"decision below floor":       {put(bucketDecided, instanceKey(1), &Decision{Instance: 1}), "below the floor"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -226,54 +226,55 @@ func TestBoltStoreLoadDetectsCorruption(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = s.Close()
-			if err := db.Update(tc.damage); err != nil {
-				t.Fatal(err)
-			}
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
+			path := filepath.Join(dir, storage.DBFile)
+			editDB(t, path, tc.damage)
 
 			// At open: the node must not start on it (see
 			// TestBoltStoreRefusesCorruptFileAtOpen for the message).
-			path := filepath.Join(dir, "synod.db")
-			err := newBoltStoreAt(t, path)
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
-				t.Fatalf("NewBoltStore = %v, want ErrCorrupt naming %s and mentioning %q", err, path, tc.want)
+			err := newBoltStoreAt(t, dir)
+			if !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("NewBoltStore = %v, want storage.ErrCorrupt naming %s and mentioning %q", err, path, tc.want)
 			}
 		})
 	}
 }
 
-// Damage that appears while the store is open (a disk going bad under a
-// running node) is still refused by Load, which the learner actor calls on
-// each restart.
-func TestBoltStoreLoadDetectsCorruptionWhileOpen(t *testing.T) {
-	db, s := openBolt(t, t.TempDir())
-	mustSave(t, s, decided(4, "four"), decided(5, "five"))
-	err := db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketDecided)
-		v := bytes.Clone(b.Get(instanceKey(4)))
-		v[len(v)-1] ^= 0x01
-		return b.Put(instanceKey(4), v)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "instance 4") {
-		t.Fatalf("Load = %v, want ErrCorrupt for instance 4", err)
-	}
-}
+// The learner's buckets and keys, as the tests damage them.
+var (
+	bucketDecided     = []byte("decided")
+	bucketDecidedMeta = []byte("decided_meta")
+	keyFloor          = []byte("floor")
+)
 
-// newBoltStoreAt opens the database at path and returns NewBoltStore's
-// error; whatever it opened is closed again.
-func newBoltStoreAt(t *testing.T, path string) error {
+func instanceKey(inst uint64) []byte { return binary.BigEndian.AppendUint64(nil, inst) }
+
+// editDB opens the closed database at path with bbolt directly, to damage
+// it the way a bad disk would.
+func editDB(t *testing.T, path string, fn func(tx *bbolt.Tx) error) {
 	t.Helper()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
 	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := NewBoltStore(db)
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newBoltStoreAt opens the database in dir and returns NewBoltStore's
+// error; whatever it opened is closed again.
+func newBoltStoreAt(t *testing.T, dir string) error {
+	t.Helper()
+	db, err := storage.Open(dir, testOwner)
+	if err != nil {
+		t.Fatalf("storage.Open(%s): %v", dir, err)
+	}
+	defer db.Close()
+	s, err := NewBoltStore(db, storage.DefaultElection)
 	if err == nil {
 		_ = s.Close()
 	}
@@ -335,7 +336,7 @@ func TestBoltStoreRefusesCorruptFileAtOpen(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{"learner", "store record corrupt", "bbolt panicked"}},
+		}, []string{"learner", "data corrupt", "bbolt panicked"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -351,13 +352,13 @@ func TestBoltStoreRefusesCorruptFileAtOpen(t *testing.T) {
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(dir, "synod.db")
+			path := filepath.Join(dir, storage.DBFile)
 			tc.damage(t, path)
 
-			err := newBoltStoreAt(t, path)
+			err := newBoltStoreAt(t, dir)
 			t.Logf("NewBoltStore: %v", err)
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("NewBoltStore = %v, want ErrCorrupt", err)
+			if !errors.Is(err, storage.ErrCorrupt) {
+				t.Fatalf("NewBoltStore = %v, want storage.ErrCorrupt", err)
 			}
 			for _, want := range append(tc.want, path) {
 				if !strings.Contains(err.Error(), want) {
@@ -370,10 +371,10 @@ func TestBoltStoreRefusesCorruptFileAtOpen(t *testing.T) {
 
 // FuzzDecisionRecord decodes arbitrary bytes as a stored Decision,
 // both as a whole record and as the payload of a valid header. Decode must
-// fail with record.ErrCorrupt or yield a Decision that survives a round trip.
+// fail with storage.ErrCorrupt or yield a Decision that survives a round trip.
 func FuzzDecisionRecord(f *testing.F) {
 	for _, d := range []Decision{decided(1, "value"), decided(1<<63, ""), {Instance: 2}, decided(3, strings.Repeat("x", 300))} {
-		raw, err := record.Encode(&d)
+		raw, err := storage.EncodeRecord(&d)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -385,18 +386,18 @@ func FuzzDecisionRecord(f *testing.F) {
 		// they reach the msgpack decoder with the Decision schema.
 		for _, rec := range [][]byte{raw, frameRecord(raw)} {
 			var d Decision
-			if err := record.Decode(rec, &d); err != nil {
-				if !errors.Is(err, record.ErrCorrupt) {
-					t.Fatalf("Decode error does not wrap record.ErrCorrupt: %v", err)
+			if err := storage.DecodeRecord(rec, &d); err != nil {
+				if !errors.Is(err, storage.ErrCorrupt) {
+					t.Fatalf("Decode error does not wrap storage.ErrCorrupt: %v", err)
 				}
 				continue
 			}
-			again, err := record.Encode(&d)
+			again, err := storage.EncodeRecord(&d)
 			if err != nil {
 				t.Fatalf("re-encode %+v: %v", d, err)
 			}
 			var d2 Decision
-			if err := record.Decode(again, &d2); err != nil || !reflect.DeepEqual(d, d2) {
+			if err := storage.DecodeRecord(again, &d2); err != nil || !reflect.DeepEqual(d, d2) {
 				t.Fatalf("round trip of %+v: got %+v, %v", d, d2, err)
 			}
 		}
@@ -406,5 +407,5 @@ func FuzzDecisionRecord(f *testing.F) {
 // frameRecord wraps payload in a valid record header (version 1, CRC-32C).
 func frameRecord(payload []byte) []byte {
 	crc := crc32.Checksum(payload, crc32.MakeTable(crc32.Castagnoli))
-	return append(binary.BigEndian.AppendUint32([]byte{record.Version}, crc), payload...)
+	return append(binary.BigEndian.AppendUint32([]byte{storage.RecordVersion}, crc), payload...)
 }

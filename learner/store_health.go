@@ -3,7 +3,7 @@ package learner
 import (
 	"github.com/rs/zerolog"
 
-	"github.com/synod/synod/internal/storehealth"
+	"github.com/synod/synod/storage"
 )
 
 // Events the learner logs as its store fails and recovers. A full disk, a
@@ -17,7 +17,7 @@ const (
 	// answers peers and publishes it as before, and retries the save.
 	EventStoreFailed = "learner_store_failed"
 	// EventStoreStillFailing repeats EventStoreFailed while writes keep
-	// failing, at most once per storehealth.Interval.
+	// failing, at most once per storage.HealthInterval.
 	EventStoreStillFailing = "learner_store_still_failing"
 	// EventStoreRecovered: a write succeeded after failures.
 	EventStoreRecovered = "learner_store_recovered"
@@ -31,8 +31,8 @@ const (
 
 // NewStoreHealth follows whether the learner's writes succeed: the group
 // committer's callbacks (saves) and the actor (prunes) both report to it.
-func NewStoreHealth() *storehealth.Tracker {
-	return &storehealth.Tracker{Events: storehealth.Events{
+func NewStoreHealth() *storage.Health {
+	return &storage.Health{Events: storage.HealthEvents{
 		Failed: EventStoreFailed, StillFailing: EventStoreStillFailing, Recovered: EventStoreRecovered,
 		Effect: "decisions are kept in memory, served and published, and saved once a write succeeds; " +
 			"a restart before then learns them again from peers",

@@ -10,6 +10,7 @@ import (
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/proposer"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/storage"
 )
 
 // BenchmarkPaxosRound is one in-process Paxos round: node 1's proposer
@@ -94,11 +95,11 @@ func benchStore(b *testing.B, kind string, id remote.NodeID) acceptor.Store {
 	if kind == "memory" {
 		return acceptor.NewMemoryStore()
 	}
-	db, err := acceptor.OpenDB(filepath.Join(b.TempDir(), fmt.Sprint(id)), acceptor.Meta{Cluster: "bench", Node: id})
+	db, err := storage.Open(filepath.Join(b.TempDir(), fmt.Sprint(id)), storage.Owner{Cluster: "bench", Node: id})
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := acceptor.NewBoltStore(db)
+	s, err := acceptor.NewBoltStore(db, storage.DefaultElection)
 	if err != nil {
 		b.Fatal(err)
 	}

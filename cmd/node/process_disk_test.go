@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/storage"
 
 	"github.com/synod/synod/internal/localproc"
 )
@@ -145,7 +146,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 			}
 		}, "is truncated"},
 		// The acceptor's records are msgpack behind a CRC-32C (see
-		// internal/record); bbolt's own checks see nothing wrong.
+		// storage/record.go); bbolt's own checks see nothing wrong.
 		"record bytes flipped": {func(t *testing.T, db string) {
 			bdb, err := bbolt.Open(db, 0o600, &bbolt.Options{Timeout: time.Second})
 			if err != nil {
@@ -153,7 +154,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 			}
 			defer bdb.Close()
 			err = bdb.Update(func(tx *bbolt.Tx) error {
-				b := tx.Bucket([]byte("acceptor")) // the records bucket of acceptor/store_bolt.go
+				b := tx.Bucket([]byte("acceptor")) // the records bucket of storage.Acceptor
 				if b == nil {
 					return errors.New("no acceptor bucket")
 				}
@@ -200,7 +201,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "node")
 			copyDir(t, good, dataDir)
-			tc.do(t, filepath.Join(dataDir, acceptor.DBFile))
+			tc.do(t, filepath.Join(dataDir, storage.DBFile))
 			ports, err := localproc.FreePorts(2)
 			if err != nil {
 				t.Fatal(err)
@@ -211,7 +212,7 @@ func TestProcessCorruptDatabaseRefused(t *testing.T) {
 			if code == 0 {
 				t.Fatal("synod run exited 0 on a damaged database")
 			}
-			for _, want := range []string{tc.want, acceptor.DBFile, "restarting cannot fix that, so the supervisor stops"} {
+			for _, want := range []string{tc.want, storage.DBFile, "restarting cannot fix that, so the supervisor stops"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q", want)
 				}

@@ -12,15 +12,14 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/learner"
+	"github.com/synod/synod/storage"
 
 	"github.com/synod/synod/internal/localproc"
 )
 
 // flipLearnerRecord flips the last byte of the first decision the learner
-// stored in the database at path (bucket "decided" of
-// learner/store_bolt.go). The record stays a valid bbolt value, so only the
+// stored in the database at path (bucket "decided", storage.Learner's). The record stays a valid bbolt value, so only the
 // record's own CRC-32C can tell; the acceptor's records are untouched.
 func flipLearnerRecord(t *testing.T, path string) {
 	t.Helper()
@@ -72,7 +71,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dataDir := filepath.Join(t.TempDir(), "node")
 			copyDir(t, good, dataDir)
-			flipLearnerRecord(t, filepath.Join(dataDir, acceptor.DBFile))
+			flipLearnerRecord(t, filepath.Join(dataDir, storage.DBFile))
 			ports, err := localproc.FreePorts(2)
 			if err != nil {
 				t.Fatal(err)
@@ -83,7 +82,7 @@ func TestProcessLearnerCorruptRecordRefused(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
 			}
-			for _, want := range []string{"learner", "store record corrupt", "checksum", filepath.Join(dataDir, acceptor.DBFile), tc.want} {
+			for _, want := range []string{"learner", "store record corrupt", "checksum", filepath.Join(dataDir, storage.DBFile), tc.want} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q", want)
 				}

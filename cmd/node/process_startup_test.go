@@ -12,8 +12,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/internal/localproc"
+	"github.com/synod/synod/storage"
 )
 
 // occupy listens on a fresh loopback port for the test's duration and
@@ -113,7 +113,7 @@ func TestProcessLockedDataDir(t *testing.T) {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		db, err := bbolt.Open(filepath.Join(dataDir, acceptor.DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
+		db, err := bbolt.Open(filepath.Join(dataDir, storage.DBFile), 0o600, &bbolt.Options{Timeout: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestProcessLockedDataDir(t *testing.T) {
 		defer db.Close()
 		code, out := runOnce(t, 60*time.Second, append([]string{"run"}, singleNodeFlags(ports[0], ports[1], dataDir)...)...)
 		t.Logf("exit %d: %s", code, strings.TrimSpace(tail(out, 1)))
-		path := filepath.Join(dataDir, acceptor.DBFile)
+		path := filepath.Join(dataDir, storage.DBFile)
 		if code != exitStartFailed || !strings.Contains(out, fmt.Sprintf("worker failed to start %d times in a row", maxStartFailures)) ||
 			!strings.Contains(tail(out, 1), path+" is locked by another process") {
 			t.Errorf("exit %d, want %d and a last line naming %s as locked; output:\n%s", code, exitStartFailed, path, tail(out, 5))

@@ -7,8 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/synod/synod/acceptor"
-	"github.com/synod/synod/learner"
+	"github.com/synod/synod/storage"
 )
 
 // Exit statuses of a node that did not start. A supervisor (synod's own,
@@ -43,7 +42,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // deserves: exitCannotStart for a data dir that no restart can fix,
 // exitStartFailed for anything else.
 func startFailure(err error) error {
-	for _, e := range []error{acceptor.ErrCorrupt, learner.ErrCorrupt, acceptor.ErrWrongOwner, acceptor.ErrFormat, acceptor.ErrNotWritable} {
+	for _, e := range []error{storage.ErrCorrupt, storage.ErrWrongOwner, storage.ErrFormat, storage.ErrNotWritable} {
 		if errors.Is(err, e) {
 			return &exitError{code: exitCannotStart, err: err}
 		}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/storage"
 	"github.com/synod/synod/supervisor"
 )
 
@@ -46,7 +46,7 @@ func supervise(nc nodeConfig) error {
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data-dir: %w", err)
 	}
-	if err := acceptor.CheckWritable(nc.DataDir); err != nil {
+	if err := storage.CheckWritable(nc.DataDir); err != nil {
 		return startFailure(err)
 	}
 	slog, logFile, err := supervisor.OpenFileLog(nc.DataDir, nc.ID.String(), os.Stderr)

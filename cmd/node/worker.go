@@ -14,9 +14,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/storage"
 	"github.com/synod/synod/supervisor"
 )
 
@@ -52,7 +52,7 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	}
 	// Before the supervision log is opened there: a read-only data dir
 	// gets the error that says so.
-	if err := acceptor.CheckWritable(nc.DataDir); err != nil {
+	if err := storage.CheckWritable(nc.DataDir); err != nil {
 		return nil, err
 	}
 	var undo []func()

@@ -8,9 +8,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/acceptor"
-	"github.com/synod/synod/internal/groupcommit"
-	"github.com/synod/synod/internal/storehealth"
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/storage"
 )
 
 // AcceptorConfig is what the acceptor's actor needs.
@@ -37,8 +36,8 @@ func AcceptorProps(cfg AcceptorConfig) *actor.Props {
 type acceptorShell struct {
 	cfg    AcceptorConfig
 	core   *acceptor.Core
-	writer *groupcommit.Committer[acceptor.Record]
-	health *storehealth.Tracker
+	writer *storage.Committer[acceptor.Record]
+	health *storage.Health
 	log    zerolog.Logger
 }
 
@@ -55,7 +54,7 @@ func (s *acceptorShell) Receive(ctx actor.Context) {
 		if s.core, err = acceptor.NewCore(s.cfg.Core, snap, node.Clock.Now()); err != nil {
 			panic(err) // the config was validated before Spawn
 		}
-		s.writer = groupcommit.Start(s.cfg.Store.Save)
+		s.writer = storage.StartCommitter(s.cfg.Store.Save)
 		s.log.Debug().Str("event", "acceptor_loaded").Int("instances", len(snap.Records)).Uint64("floor", snap.Floor).
 			Bool("fresh", snap.Fresh).Uint64("vote_floor", snap.VoteFloor).Send()
 	case *actor.Stopping, *actor.Restarting:

@@ -9,9 +9,8 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
-	"github.com/synod/synod/internal/groupcommit"
-	"github.com/synod/synod/internal/storehealth"
 	"github.com/synod/synod/learner"
+	"github.com/synod/synod/storage"
 )
 
 // LearnerConfig is what the learner's actor needs.
@@ -47,8 +46,8 @@ type learnerShell struct {
 	cfg    LearnerConfig
 	rng    *rand.Rand
 	core   *learner.Core
-	writer *groupcommit.Committer[learner.Decision]
-	health *storehealth.Tracker // shared with the writer's callbacks
+	writer *storage.Committer[learner.Decision]
+	health *storage.Health // shared with the writer's callbacks
 	// unsaved holds decisions whose save failed, to save again with the
 	// next batch or every storeRetry; at most Core.Retention, the newest.
 	// A decision is either here or in a save in flight, never both.
@@ -73,7 +72,7 @@ func (s *learnerShell) Receive(ctx actor.Context) {
 			panic(err)
 		}
 		s.health = learner.NewStoreHealth()
-		s.writer = groupcommit.Start(s.cfg.Store.Save)
+		s.writer = storage.StartCommitter(s.cfg.Store.Save)
 	case *actor.Stopping, *actor.Restarting:
 		node.Clock.Schedule(ctx.Self(), Never)
 		if s.writer != nil {
@@ -143,7 +142,7 @@ func (s *learnerShell) persist(ctx actor.Context, ds []learner.Decision) {
 	s.unsaved = nil
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	s.writer.Submit(batch, func(err error) {
-		if errors.Is(err, groupcommit.ErrStopped) || errors.Is(err, learner.ErrClosed) {
+		if errors.Is(err, storage.ErrStopped) || errors.Is(err, storage.ErrClosed) {
 			// The learner is stopping, not the disk failing; the next
 			// incarnation, if any, gets them back.
 			root.Send(self, &unsavedDecisions{ds: batch})

@@ -1,4 +1,4 @@
-package groupcommit_test
+package storage_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/groupcommit"
+	"github.com/synod/synod/storage"
 )
 
 // gate is a save function that reports each call on calls and then waits
@@ -32,12 +32,12 @@ func (g *gate) save(items []int) error {
 	}
 }
 
-// start returns a committer saving through a new gate. When the test ends
+// startGate returns a committer saving through a new gate. When the test ends
 // the gate opens and the committer stops, so a failed test cannot leave the
 // writer blocked (or hang in Stop).
-func start(t *testing.T) (*gate, *groupcommit.Committer[int]) {
+func startGate(t *testing.T) (*gate, *storage.Committer[int]) {
 	g := &gate{calls: make(chan []int, 100), release: make(chan error), opened: make(chan struct{})}
-	c := groupcommit.Start(g.save)
+	c := storage.StartCommitter(g.save)
 	t.Cleanup(c.Stop)
 	t.Cleanup(func() { close(g.opened) }) // runs first
 	return g, c
@@ -75,8 +75,8 @@ func (l *callbacks) snapshot() ([]string, map[string]error) {
 	return slices.Clone(l.runs), errs
 }
 
-func TestLoneWriteIsSavedAtOnce(t *testing.T) {
-	g, c := start(t)
+func TestCommitterLoneWriteIsSavedAtOnce(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 	c.Submit([]int{1, 2}, l.after("a"))
 	if got := <-g.calls; !slices.Equal(got, []int{1, 2}) {
@@ -93,8 +93,8 @@ func TestLoneWriteIsSavedAtOnce(t *testing.T) {
 
 // Writes queued while a save is in progress share the next save: one call,
 // in submission order, and their callbacks run in that order after it.
-func TestWritesQueuedBehindASaveShareOneSave(t *testing.T) {
-	g, c := start(t)
+func TestCommitterWritesQueuedBehindASaveShareOneSave(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 
 	c.Submit([]int{1}, l.after("a"))
@@ -135,8 +135,8 @@ func TestWritesQueuedBehindASaveShareOneSave(t *testing.T) {
 }
 
 // A failed save fails every write of its batch, and only that batch.
-func TestSaveErrorReachesEveryCallbackOfItsBatch(t *testing.T) {
-	g, c := start(t)
+func TestCommitterSaveErrorReachesEveryCallbackOfItsBatch(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 	boom := errors.New("disk on fire")
 
@@ -166,8 +166,8 @@ func TestSaveErrorReachesEveryCallbackOfItsBatch(t *testing.T) {
 
 // Stop saves what is queued and returns only once every callback has run;
 // later Submits fail at once with ErrStopped.
-func TestStopDrainsThenRefuses(t *testing.T) {
-	g, c := start(t)
+func TestCommitterStopDrainsThenRefuses(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 	c.Submit([]int{1}, l.after("a"))
 	<-g.calls // the writer is inside save([1])
@@ -205,7 +205,7 @@ func TestStopDrainsThenRefuses(t *testing.T) {
 	var got error
 	ran := false
 	c.Submit([]int{3}, func(err error) { got, ran = err, true })
-	if !ran || !errors.Is(got, groupcommit.ErrStopped) {
+	if !ran || !errors.Is(got, storage.ErrStopped) {
 		t.Fatalf("Submit after Stop: ran %v with %v, want ErrStopped at once", ran, got)
 	}
 	c.Stop() // idempotent
@@ -219,7 +219,7 @@ func TestStopDrainsThenRefuses(t *testing.T) {
 // waitRefused submits empty writes until one is refused with ErrStopped,
 // and returns a count of those that were queued instead, which drops as
 // their callbacks run.
-func waitRefused(t *testing.T, c *groupcommit.Committer[int]) *atomic.Int64 {
+func waitRefused(t *testing.T, c *storage.Committer[int]) *atomic.Int64 {
 	t.Helper()
 	var queued atomic.Int64
 	deadline := time.Now().Add(10 * time.Second)
@@ -228,7 +228,7 @@ func waitRefused(t *testing.T, c *groupcommit.Committer[int]) *atomic.Int64 {
 		queued.Add(1)
 		c.Submit(nil, func(err error) {
 			queued.Add(-1)
-			refused = errors.Is(err, groupcommit.ErrStopped)
+			refused = errors.Is(err, storage.ErrStopped)
 		})
 		if refused {
 			return &queued
@@ -239,8 +239,8 @@ func waitRefused(t *testing.T, c *groupcommit.Committer[int]) *atomic.Int64 {
 	return nil
 }
 
-func TestStopWhenIdle(t *testing.T) {
-	g, c := start(t)
+func TestCommitterStopWhenIdle(t *testing.T) {
+	g, c := startGate(t)
 	c.Stop()
 	c.Stop()
 	if len(g.calls) != 0 {
@@ -249,8 +249,8 @@ func TestStopWhenIdle(t *testing.T) {
 }
 
 // A write with no items is acknowledged without a save: nothing to fsync.
-func TestEmptySubmitNeedsNoSave(t *testing.T) {
-	g, c := start(t)
+func TestCommitterEmptySubmitNeedsNoSave(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 	c.Submit(nil, l.after("a"))
 	c.Submit([]int{}, l.after("b"))
@@ -271,8 +271,8 @@ func TestEmptySubmitNeedsNoSave(t *testing.T) {
 
 // Submit copies items: the caller may reuse its slice at once, as an actor
 // reusing a buffer would.
-func TestSubmitCopiesItems(t *testing.T) {
-	g, c := start(t)
+func TestCommitterSubmitCopiesItems(t *testing.T) {
+	g, c := startGate(t)
 	l := newCallbacks()
 	c.Submit([]int{0}, l.after("a"))
 	<-g.calls
@@ -288,10 +288,10 @@ func TestSubmitCopiesItems(t *testing.T) {
 
 // A callback may Submit again (an actor's reply path may queue more): it
 // must not deadlock, and the new write gets a save of its own.
-func TestCallbackMaySubmit(t *testing.T) {
+func TestCommitterCallbackMaySubmit(t *testing.T) {
 	var mu sync.Mutex
 	var saves [][]int
-	c := groupcommit.Start(func(items []int) error {
+	c := storage.StartCommitter(func(items []int) error {
 		mu.Lock()
 		saves = append(saves, slices.Clone(items))
 		mu.Unlock()
@@ -311,11 +311,11 @@ func TestCallbackMaySubmit(t *testing.T) {
 // Under -race: many submitters and a concurrent Stop. Every callback runs
 // exactly once, with nil or ErrStopped, and exactly the items whose
 // callback got nil were saved, each once.
-func TestConcurrentSubmitAndStop(t *testing.T) {
+func TestCommitterConcurrentSubmitAndStop(t *testing.T) {
 	const submitters, each = 8, 200
 	var mu sync.Mutex
 	saved := map[int]int{}
-	c := groupcommit.Start(func(items []int) error {
+	c := storage.StartCommitter(func(items []int) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, it := range items {
@@ -350,9 +350,9 @@ func TestConcurrentSubmitAndStop(t *testing.T) {
 		switch {
 		case errs[0] == nil && saved[item] != 1:
 			t.Fatalf("item %d acknowledged but saved %d times", item, saved[item])
-		case errors.Is(errs[0], groupcommit.ErrStopped) && saved[item] != 0:
+		case errors.Is(errs[0], storage.ErrStopped) && saved[item] != 0:
 			t.Fatalf("item %d refused but saved", item)
-		case errs[0] != nil && !errors.Is(errs[0], groupcommit.ErrStopped):
+		case errs[0] != nil && !errors.Is(errs[0], storage.ErrStopped):
 			t.Fatalf("item %d: %v", item, errs[0])
 		}
 	}

@@ -1,5 +1,9 @@
-// Package groupcommit batches durable writes from one actor into as few
-// fsyncs as the disk allows, without delaying a lone write.
+package storage
+
+import "sync"
+
+// Committer is group commit: it batches the durable writes of one actor
+// into as few fsyncs as the disk allows, without delaying a lone write.
 //
 // A role actor submits each step's records with a callback and goes on to
 // its next message; one writer goroutine saves everything queued since its
@@ -8,13 +12,10 @@
 // idle, a write is saved at once. (bbolt's own DB.Batch instead waits up to
 // MaxBatchDelay, 10 ms by default, for company, and a single sequential
 // writer such as an actor never gives it any.)
-package groupcommit
-
-import "sync"
-
-// Committer owns the writer goroutine. Submit and Stop may be called from
-// any goroutine, but the order of Submits is the order of saves and
-// callbacks only when they come from one goroutine, as from one actor.
+//
+// Submit and Stop may be called from any goroutine, but the order of
+// Submits is the order of saves and callbacks only when they come from one
+// goroutine, as from one actor.
 type Committer[T any] struct {
 	save func([]T) error
 
@@ -26,9 +27,10 @@ type Committer[T any] struct {
 	done    chan struct{}
 }
 
-// Start starts a committer that persists with save. save must make the
-// items durable before it returns, and must be all or nothing.
-func Start[T any](save func([]T) error) *Committer[T] {
+// StartCommitter starts a committer that persists with save (a store's
+// Save). save must make the items durable before it returns, and must be
+// all or nothing.
+func StartCommitter[T any](save func([]T) error) *Committer[T] {
 	c := &Committer[T]{save: save, done: make(chan struct{})}
 	c.wake = sync.NewCond(&c.mu)
 	go c.run()

@@ -1,4 +1,4 @@
-package acceptor
+package storage
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestOpenDBRefusesReadOnlyDir checks that OpenDB's write probe catches a
+// TestOpenRefusesReadOnlyDir checks that Open's write probe catches a
 // data dir the process cannot write.
 //
 // As a normal user a mode-0500 dir is read-only. Root ignores mode bits, so
@@ -17,7 +17,7 @@ import (
 // mount lives in a private mount namespace of one locked OS thread, which
 // exits with its goroutine: nothing is left mounted and no other process
 // sees it. Without CAP_SYS_ADMIN (unshare or mount fails) the test skips.
-func TestOpenDBRefusesReadOnlyDir(t *testing.T) {
+func TestOpenRefusesReadOnlyDir(t *testing.T) {
 	dir := t.TempDir()
 	var err error
 	if os.Geteuid() != 0 {
@@ -25,29 +25,21 @@ func TestOpenDBRefusesReadOnlyDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
-		err = openAndClose(dir)
+		err = openErr(dir, testOwner)
 	} else {
 		var skip string
-		skip, err = inReadOnlyMount(dir, openAndClose)
+		skip, err = inReadOnlyMount(dir, func(dir string) error { return openErr(dir, testOwner) })
 		if skip != "" {
 			t.Skipf("running as root and cannot make a read-only bind mount (%s); the probe is untested", skip)
 		}
 	}
 	t.Log(err)
 	if err == nil || !strings.Contains(err.Error(), "not writable") {
-		t.Fatalf("OpenDB on a read-only dir = %v, want a \"not writable\" error", err)
+		t.Fatalf("Open on a read-only dir = %v, want a \"not writable\" error", err)
 	}
 	if !errors.Is(err, ErrNotWritable) || !errors.Is(err, syscall.EROFS) && !errors.Is(err, syscall.EACCES) {
 		t.Errorf("error %v is not ErrNotWritable or does not carry the cause (EROFS or EACCES)", err)
 	}
-}
-
-func openAndClose(dir string) error {
-	db, err := OpenDB(dir, testMeta)
-	if err == nil {
-		_ = db.Close()
-	}
-	return err
 }
 
 // inReadOnlyMount runs fn(dir) on a thread that sees dir mounted read-only.

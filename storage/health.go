@@ -1,9 +1,4 @@
-// Package storehealth logs a store's write failures as episodes: one line
-// when writes start failing, a reminder at most every Interval while they
-// keep failing (with how many failures it held back), and one line when a
-// write succeeds again. The acceptor and the learner log their stores so;
-// each names its own events and says what it does meanwhile.
-package storehealth
+package storage
 
 import (
 	"sync"
@@ -12,22 +7,27 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Interval is the least time between two StillFailing lines: one line per
-// failed write would flood the log at the rate of retries.
-const Interval = 5 * time.Second
+// HealthInterval is the least time between two StillFailing lines: one
+// line per failed write would flood the log at the rate of retries.
+const HealthInterval = 5 * time.Second
 
-// Events are the event names of one store's three lines, and what its
-// owner does while writes fail (Effect, on the Failed line) and after
-// (Recovered, on the Recovered line; may be empty).
-type Events struct {
+// HealthEvents are the event names of one store's three lines, and what
+// its owner does while writes fail (Effect, on the Failed line) and after
+// (RecoveredEffect, on the Recovered line; may be empty).
+type HealthEvents struct {
 	Failed, StillFailing, Recovered string
 	Effect, RecoveredEffect         string
 }
 
-// Tracker follows whether a store's writes succeed. The zero value with
-// Events set is ready; it is safe for concurrent use.
-type Tracker struct {
-	Events Events
+// Health logs a store's write failures as episodes: one line when writes
+// start failing, a reminder at most every HealthInterval while they keep
+// failing (with how many failures it held back), and one line when a write
+// succeeds again. The acceptor and the learner log their stores so; each
+// names its own events and says what it does meanwhile.
+//
+// The zero value with Events set is ready; it is safe for concurrent use.
+type Health struct {
+	Events HealthEvents
 
 	mu         sync.Mutex
 	failing    bool
@@ -40,7 +40,7 @@ type Tracker struct {
 // Record notes the outcome of one write at now and logs a change of state
 // (or a reminder that is due) to log. fields adds the caller's own fields
 // (what was written) to any line; it may be nil.
-func (t *Tracker) Record(log zerolog.Logger, err error, now time.Time, fields func(*zerolog.Event) *zerolog.Event) {
+func (t *Health) Record(log zerolog.Logger, err error, now time.Time, fields func(*zerolog.Event) *zerolog.Event) {
 	if fields == nil {
 		fields = func(e *zerolog.Event) *zerolog.Event { return e }
 	}
@@ -62,7 +62,7 @@ func (t *Tracker) Record(log zerolog.Logger, err error, now time.Time, fields fu
 	default:
 		t.failed++
 		t.held++
-		if now.Sub(t.lastLogged) >= Interval {
+		if now.Sub(t.lastLogged) >= HealthInterval {
 			fields(log.Error().Str("event", t.Events.StillFailing)).Uint64("failed_writes", t.failed).
 				Uint64("since_last_line", t.held).Int64("failing_ms", now.Sub(t.since).Milliseconds()).Err(err).Send()
 			t.lastLogged, t.held = now, 0

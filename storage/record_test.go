@@ -1,4 +1,4 @@
-package record
+package storage
 
 import (
 	"bytes"
@@ -12,44 +12,45 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// ballot and state mirror the shape of acceptor.State without importing it.
-type ballot struct {
+// recBallot and recState mirror the shape of acceptor.State, which storage
+// cannot import.
+type recBallot struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Round    uint64
 	Node     uint64
 }
 
-type state struct {
+type recState struct {
 	_msgpack struct{} `msgpack:",as_array"`
-	Promised ballot
-	Accepted ballot
+	Promised recBallot
+	Accepted recBallot
 	HasValue bool
 	Value    []byte
 }
 
-// batch holds a slice of structs: the shape whose declared length msgpack
+// recBatch holds a slice of structs: the shape whose declared length msgpack
 // v5.4.1 trusts when it allocates (decodeSliceValue's alloc limit check is
 // inverted, so a 6-byte payload can ask for gigabytes).
-type batch struct {
+type recBatch struct {
 	_msgpack struct{} `msgpack:",as_array"`
-	States   []state
+	States   []recState
 }
 
-// frame builds a record around an arbitrary payload with a valid header, so
+// frameRecord builds a record around an arbitrary payload with a valid header, so
 // tests and the fuzzer reach the msgpack layer past the checksum.
-func frame(payload []byte) []byte {
-	out := make([]byte, headerSize+len(payload))
-	out[0] = Version
-	binary.BigEndian.PutUint32(out[1:headerSize], crc32.Checksum(payload, castagnoli))
-	copy(out[headerSize:], payload)
+func frameRecord(payload []byte) []byte {
+	out := make([]byte, recordHeaderSize+len(payload))
+	out[0] = RecordVersion
+	binary.BigEndian.PutUint32(out[1:recordHeaderSize], crc32.Checksum(payload, castagnoli))
+	copy(out[recordHeaderSize:], payload)
 	return out
 }
 
-func mustEncode(t testing.TB, v any) []byte {
+func mustEncodeRecord(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := Encode(v)
+	b, err := EncodeRecord(v)
 	if err != nil {
-		t.Fatalf("Encode(%#v): %v", v, err)
+		t.Fatalf("EncodeRecord(%#v): %v", v, err)
 	}
 	return b
 }
@@ -60,21 +61,21 @@ func TestRecordRoundTrip(t *testing.T) {
 		in   any
 		out  func() any // fresh pointer to decode into
 	}{
-		{"state", &state{Promised: ballot{Round: 7, Node: 2}, Accepted: ballot{Round: 5, Node: 1}, HasValue: true, Value: []byte("v")}, func() any { return new(state) }},
-		{"zero state", &state{}, func() any { return new(state) }},
-		{"batch", &batch{States: []state{{HasValue: true, Value: []byte{0}}, {Promised: ballot{Round: 1 << 62}}}}, func() any { return new(batch) }},
+		{"recState", &recState{Promised: recBallot{Round: 7, Node: 2}, Accepted: recBallot{Round: 5, Node: 1}, HasValue: true, Value: []byte("v")}, func() any { return new(recState) }},
+		{"zero recState", &recState{}, func() any { return new(recState) }},
+		{"recBatch", &recBatch{States: []recState{{HasValue: true, Value: []byte{0}}, {Promised: recBallot{Round: 1 << 62}}}}, func() any { return new(recBatch) }},
 		{"uint64", ptr(uint64(1<<64 - 1)), func() any { return new(uint64) }},
 		{"string", ptr("cluster-a"), func() any { return new(string) }},
 		{"bytes", ptr(bytes.Repeat([]byte{0xab}, 70000)), func() any { return new([]byte) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			b := mustEncode(t, tc.in)
-			if b[0] != Version {
-				t.Fatalf("version byte %d, want %d", b[0], Version)
+			b := mustEncodeRecord(t, tc.in)
+			if b[0] != RecordVersion {
+				t.Fatalf("version byte %d, want %d", b[0], RecordVersion)
 			}
 			got := tc.out()
-			if err := Decode(b, got); err != nil {
+			if err := DecodeRecord(b, got); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
 			if !reflect.DeepEqual(got, tc.in) {
@@ -87,9 +88,9 @@ func TestRecordRoundTrip(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestRecordDecodeDoesNotAliasInput(t *testing.T) {
-	b := mustEncode(t, &state{HasValue: true, Value: []byte("value")})
-	var s state
-	if err := Decode(b, &s); err != nil {
+	b := mustEncodeRecord(t, &recState{HasValue: true, Value: []byte("value")})
+	var s recState
+	if err := DecodeRecord(b, &s); err != nil {
 		t.Fatal(err)
 	}
 	for i := range b {
@@ -101,30 +102,30 @@ func TestRecordDecodeDoesNotAliasInput(t *testing.T) {
 }
 
 func TestRecordCorruptInput(t *testing.T) {
-	valid := mustEncode(t, &state{Promised: ballot{Round: 3, Node: 1}, HasValue: true, Value: []byte("abc")})
+	valid := mustEncodeRecord(t, &recState{Promised: recBallot{Round: 3, Node: 1}, HasValue: true, Value: []byte("abc")})
 	withVersion := func(v byte) []byte { b := bytes.Clone(valid); b[0] = v; return b }
 
 	cases := map[string][]byte{
 		"nil":               nil,
 		"empty":             {},
-		"header only short": valid[:headerSize-1],
-		"header only":       frame(nil),
+		"header only short": valid[:recordHeaderSize-1],
+		"header only":       frameRecord(nil),
 		"version 0":         withVersion(0),
 		"version 2":         withVersion(2),
 		"truncated payload": valid[:len(valid)-1],
-		"trailing garbage":  frame(append(bytes.Clone(valid[headerSize:]), 0x00)),
-		"second value":      frame(append(bytes.Clone(valid[headerSize:]), valid[headerSize:]...)),
-		"wrong shape":       frame([]byte{0xa3, 'a', 'b', 'c'}), // a string, not a state
-		"never-used byte":   frame([]byte{0xc1}),
-		"forged bin32 len":  frame([]byte{0x94, 0x90, 0x90, 0xc3, 0xc6, 0xff, 0xff, 0xff, 0xff}),
-		"forged array len":  frame([]byte{0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff}),
-		"forged map len":    frame([]byte{0x91, 0xdf, 0x7f, 0xff, 0xff, 0xff}),
-		"deep nesting":      frame(append(bytes.Repeat([]byte{0x91}, 100000), 0xc0)),
-		"array map key":     frame([]byte{0x81, 0x90, 0xc0}),
+		"trailing garbage":  frameRecord(append(bytes.Clone(valid[recordHeaderSize:]), 0x00)),
+		"second value":      frameRecord(append(bytes.Clone(valid[recordHeaderSize:]), valid[recordHeaderSize:]...)),
+		"wrong shape":       frameRecord([]byte{0xa3, 'a', 'b', 'c'}), // a string, not a recState
+		"never-used byte":   frameRecord([]byte{0xc1}),
+		"forged bin32 len":  frameRecord([]byte{0x94, 0x90, 0x90, 0xc3, 0xc6, 0xff, 0xff, 0xff, 0xff}),
+		"forged array len":  frameRecord([]byte{0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff}),
+		"forged map len":    frameRecord([]byte{0x91, 0xdf, 0x7f, 0xff, 0xff, 0xff}),
+		"deep nesting":      frameRecord(append(bytes.Repeat([]byte{0x91}, 100000), 0xc0)),
+		"array map key":     frameRecord([]byte{0x81, 0x90, 0xc0}),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
-			var into any = new(state)
+			var into any = new(recState)
 			switch name {
 			case "deep nesting", "forged map len":
 				into = new(any) // msgpack recurses and sizes maps
@@ -132,9 +133,9 @@ func TestRecordCorruptInput(t *testing.T) {
 				into = new(map[any]any) // msgpack v5.4.1 panics inserting a []any key
 			}
 			if name == "forged array len" {
-				into = new(batch)
+				into = new(recBatch)
 			}
-			err := Decode(b, into)
+			err := DecodeRecord(b, into)
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Decode = %v, want ErrCorrupt", err)
 			}
@@ -148,12 +149,12 @@ func TestRecordCorruptInput(t *testing.T) {
 // Flipping any single bit of a record must be caught: in the payload by
 // the CRC, in the header by the version or the CRC.
 func TestRecordEveryBitFlipDetected(t *testing.T) {
-	valid := mustEncode(t, &state{Promised: ballot{Round: 9, Node: 3}, Accepted: ballot{Round: 8, Node: 2}, HasValue: true, Value: []byte("payload")})
+	valid := mustEncodeRecord(t, &recState{Promised: recBallot{Round: 9, Node: 3}, Accepted: recBallot{Round: 8, Node: 2}, HasValue: true, Value: []byte("payload")})
 	for i := range valid {
 		for bit := range 8 {
 			b := bytes.Clone(valid)
 			b[i] ^= 1 << bit
-			if err := Decode(b, new(state)); !errors.Is(err, ErrCorrupt) {
+			if err := DecodeRecord(b, new(recState)); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("flip byte %d bit %d: Decode = %v, want ErrCorrupt", i, bit, err)
 			}
 		}
@@ -165,10 +166,10 @@ func TestRecordEveryBitFlipDetected(t *testing.T) {
 // msgpack v5.4.1 allocate 2^31 structs and the runtime abort with "out of
 // memory", which no recover catches.
 func TestRecordForgedLengthAllocatesLittle(t *testing.T) {
-	b := frame([]byte{0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff})
+	b := frameRecord([]byte{0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := Decode(b, new(batch))
+	err := DecodeRecord(b, new(recBatch))
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Decode = %v, want ErrCorrupt", err)
@@ -179,11 +180,11 @@ func TestRecordForgedLengthAllocatesLittle(t *testing.T) {
 }
 
 func TestRecordDecodeNeedsPointer(t *testing.T) {
-	b := mustEncode(t, uint64(1))
+	b := mustEncodeRecord(t, uint64(1))
 	for _, v := range []any{nil, uint64(0), (*uint64)(nil)} {
-		err := Decode(b, v)
+		err := DecodeRecord(b, v)
 		if err == nil || errors.Is(err, ErrCorrupt) {
-			t.Fatalf("Decode(%T) = %v, want a non-corruption error", v, err)
+			t.Fatalf("DecodeRecord(%T) = %v, want a non-corruption error", v, err)
 		}
 	}
 }
@@ -198,7 +199,7 @@ func TestRecordShapeAcceptsMsgpackOutput(t *testing.T) {
 		[]int{}, make([]int, 20), make([]int, 70000),
 		map[string]int{"a": 1}, map[string]any{"m": map[string]any{"n": []any{1, "x", nil}}},
 		map[int]string{1: "a", 2: "b"},
-		state{HasValue: true, Value: []byte("x")}, batch{States: make([]state, 17)},
+		recState{HasValue: true, Value: []byte("x")}, recBatch{States: make([]recState, 17)},
 	}
 	for _, v := range values {
 		p, err := msgpack.Marshal(v)
@@ -211,41 +212,41 @@ func TestRecordShapeAcceptsMsgpackOutput(t *testing.T) {
 	}
 }
 
-// FuzzDecode feeds arbitrary bytes to Decode twice: as a whole record (to
+// FuzzDecodeRecord feeds arbitrary bytes to Decode twice: as a whole record (to
 // exercise the framing) and framed with a valid header (so the fuzzer
 // reaches the msgpack layer instead of stopping at the checksum). Decode
 // must never panic, never report a recovered panic, and fail only with
 // ErrCorrupt. Whatever decodes must re-encode and decode again; for the
 // record-like targets, to an equal value. (Untyped targets are exempt from
 // equality: maps re-encode in random order, and NaN != NaN.)
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeRecord(f *testing.F) {
 	seeds := []any{
-		&state{Promised: ballot{Round: 7, Node: 2}, Accepted: ballot{Round: 5, Node: 1}, HasValue: true, Value: []byte("v")},
-		&batch{States: []state{{HasValue: true}, {Value: []byte("xy")}}},
+		&recState{Promised: recBallot{Round: 7, Node: 2}, Accepted: recBallot{Round: 5, Node: 1}, HasValue: true, Value: []byte("v")},
+		&recBatch{States: []recState{{HasValue: true}, {Value: []byte("xy")}}},
 		uint64(42), "cluster", map[string]any{"k": []any{1, "v"}},
 	}
 	for _, s := range seeds {
-		b := mustEncode(f, s)
+		b := mustEncodeRecord(f, s)
 		f.Add(b)
-		f.Add(b[headerSize:])
+		f.Add(b[recordHeaderSize:])
 	}
 	f.Add([]byte{0x91, 0xdd, 0x7f, 0xff, 0xff, 0xff})
 	targets := []struct {
 		fresh func() any
 		exact bool // must round-trip to an equal value
 	}{
-		{func() any { return new(state) }, true},
-		{func() any { return new(batch) }, true},
+		{func() any { return new(recState) }, true},
+		{func() any { return new(recBatch) }, true},
 		{func() any { return new(string) }, true},
 		{func() any { return new(any) }, false},
 		{func() any { return new(map[string]any) }, false},
 		{func() any { return new(map[any]any) }, false},
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, rec := range [][]byte{b, frame(b)} {
+		for _, rec := range [][]byte{b, frameRecord(b)} {
 			for _, target := range targets {
 				v := target.fresh()
-				err := Decode(rec, v)
+				err := DecodeRecord(rec, v)
 				if errors.Is(err, errPanicked) {
 					t.Fatalf("decoder panicked on %x: %v", rec, err)
 				}
@@ -255,12 +256,12 @@ func FuzzDecode(f *testing.F) {
 					}
 					continue
 				}
-				again, err := Encode(v)
+				again, err := EncodeRecord(v)
 				if err != nil {
 					t.Fatalf("re-encode %#v: %v", v, err)
 				}
 				w := target.fresh()
-				if err := Decode(again, w); err != nil {
+				if err := DecodeRecord(again, w); err != nil {
 					t.Fatalf("decode of re-encoded %#v: %v", v, err)
 				}
 				if target.exact && !reflect.DeepEqual(v, w) {

@@ -1,4 +1,4 @@
-package storehealth
+package storage
 
 import (
 	"bytes"
@@ -10,16 +10,16 @@ import (
 	"github.com/rs/zerolog"
 )
 
-var events = Events{Failed: "x_failed", StillFailing: "x_still_failing", Recovered: "x_recovered", Effect: "refusing", RecoveredEffect: "working"}
+var healthEvents = HealthEvents{Failed: "x_failed", StillFailing: "x_still_failing", Recovered: "x_recovered", Effect: "refusing", RecoveredEffect: "working"}
 
 // TestOneLinePerChangeAndReminders: 10 s of failures every 100 ms give
-// one failure line and one reminder (Interval 5 s), then one recovery
+// one failure line and one reminder (HealthInterval 5 s), then one recovery
 // line counting all 100; a success while healthy logs nothing. The
 // caller's fields are on every line.
-func TestOneLinePerChangeAndReminders(t *testing.T) {
+func TestHealthOneLinePerChangeAndReminders(t *testing.T) {
 	var out bytes.Buffer
 	log := zerolog.New(&out)
-	tr := Tracker{Events: events}
+	tr := Health{Events: healthEvents}
 	start := time.Unix(0, 0)
 	fail := errors.New("disk full")
 	fields := func(e *zerolog.Event) *zerolog.Event { return e.Uint64("instance", 7) }
@@ -30,7 +30,7 @@ func TestOneLinePerChangeAndReminders(t *testing.T) {
 	tr.Record(log, nil, start.Add(12*time.Second), nil)
 	text := out.String()
 	count := func(ev string) int { return strings.Count(text, `"event":"`+ev+`"`) }
-	if f, s, r := count(events.Failed), count(events.StillFailing), count(events.Recovered); f != 1 || s != 1 || r != 1 {
+	if f, s, r := count(healthEvents.Failed), count(healthEvents.StillFailing), count(healthEvents.Recovered); f != 1 || s != 1 || r != 1 {
 		t.Fatalf("logged %d failed, %d still failing, %d recovered; want 1, 1, 1:\n%s", f, s, r, text)
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
