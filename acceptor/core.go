@@ -251,7 +251,8 @@ func (c *Core) refusal(instance uint64, b Ballot) *Nack {
 // knows to be decided are pruned (lease.go: the leader says so in its
 // heartbeats).
 func (c *Core) prune(below uint64) {
-	if below <= c.floor {
+	// In steps of pruneStep: each prune costs the store a write.
+	if below < c.floor+pruneStep {
 		return
 	}
 	c.floor = below
@@ -263,6 +264,9 @@ func (c *Core) prune(below uint64) {
 	}
 	c.ready.Prune = below
 }
+
+// pruneStep is the least a prune raises the floor by.
+const pruneStep = 64
 
 // Floor returns the retention floor.
 func (c *Core) Floor() uint64 { return c.floor }

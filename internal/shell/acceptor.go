@@ -94,9 +94,12 @@ func (s *acceptorShell) apply(ctx actor.Context) {
 	}
 	if r.Prune > 0 {
 		// A failed prune leaves old records on disk a while longer: the
-		// next one, to a higher floor, deletes them too.
-		err := s.cfg.Store.Prune(r.Prune)
-		s.health.Record(s.log, err, time.Now(), func(e *zerolog.Event) *zerolog.Event { return e.Uint64("prune_below", r.Prune) })
+		// next one, to a higher floor, deletes them too. It is no vote, so
+		// it does not count as the store failing (the acceptor refuses no
+		// vote for it).
+		if err := s.cfg.Store.Prune(r.Prune); err != nil {
+			s.log.Warn().Str("event", "prune_failed").Uint64("below", r.Prune).Err(err).Send()
+		}
 	}
 	s.logEvents(r.Events)
 	if len(r.Persist) == 0 {

@@ -298,6 +298,11 @@ func (w *eworld) checkLeases() error {
 		local := n.local(w.now)
 		term, _ := n.watch.Term()
 		v := n.mirror.View()
+		// The shell's mirror never claims more than its core: what the
+		// fast path confirms from, the core holds.
+		if v.LeadingAt(local, true) && (!n.watch.Leading(local) || v.Term != term) {
+			return violated("mirror follows the core", "node %d's mirror leads term %d while its core leads %v in term %d", n.id, v.Term, n.watch.Leading(local), term)
+		}
 		switch {
 		case v.LeadingAt(local, true):
 			term = v.Term
