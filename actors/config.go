@@ -53,13 +53,13 @@ type Config struct {
 	Name   string
 	Logger zerolog.Logger
 	// SupervisionLog receives supervision and leadership events (see
-	// DESIGN.md, "The supervision log"). Nil logs them to stderr.
+	// docs/operations.md, "Reading the logs"). Nil logs them to stderr.
 	SupervisionLog *supervisor.Log
 	// Seed makes retries and backoffs reproducible; 0 draws one at random.
 	Seed uint64
 }
 
-// DefaultConfig returns the default timings (DESIGN.md, "Default
+// DefaultConfig returns the default timings (docs/operations.md, "Choosing
 // timings"); the caller fills in the cluster, node, peers and transport.
 func DefaultConfig() Config {
 	return Config{

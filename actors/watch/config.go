@@ -44,7 +44,7 @@ func DecodeLeader(b []byte) (Leader, error) {
 	return l, nil
 }
 
-// Config sets up the core. See DESIGN.md, "Default timings".
+// Config sets up the core. See docs/operations.md, "Choosing timings".
 type Config struct {
 	Self        remote.NodeID
 	Incarnation uint64

@@ -12,7 +12,8 @@ type count struct{ reply chan<- int }
 // counter stands for the application's own actor: it knows nothing of
 // synod, and does whatever it is sent. The Lead callback decides when it
 // may be sent work. Calls from ordinary goroutines carry their own reply
-// channel rather than use protoactor futures (see DESIGN.md).
+// channel rather than use protoactor futures, which are racy in the
+// pinned protoactor-go (its issue #1145).
 type counter struct{ done int }
 
 func newCounter() actor.Actor { return &counter{} }
