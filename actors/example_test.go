@@ -197,9 +197,9 @@ func ExampleFastFailover() {
 	defer cancel()
 	leader, _ := c.awaitLeader(ctx)
 
-	rounds := leader.QuorumRounds()
+	rounds := leader.Stats().QuorumRounds
 	term, err := leader.Confirm(ctx)
-	fmt.Println("confirmed:", err == nil && term > 0, "by a quorum round:", leader.QuorumRounds() > rounds)
+	fmt.Println("confirmed:", err == nil && term > 0, "by a quorum round:", leader.Stats().QuorumRounds > rounds)
 	// Output:
 	// lease: 0s
 	// confirmed: true by a quorum round: true

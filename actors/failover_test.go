@@ -230,7 +230,7 @@ func testGuardCoalescesConfirmations(t *testing.T, nodes int) {
 	e := c.Node(leader).Election
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	before := e.QuorumRounds()
+	before := e.Stats().QuorumRounds
 	const callers, each = 64, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
@@ -255,7 +255,7 @@ func testGuardCoalescesConfirmations(t *testing.T, nodes int) {
 	for err := range errs {
 		t.Fatalf("guard: %v", err)
 	}
-	rounds := e.QuorumRounds() - before
+	rounds := e.Stats().QuorumRounds - before
 	calls := uint64(callers * each)
 	t.Logf("%d guarded calls from %d callers took %d quorum rounds (%.1f calls per round)", calls, callers, rounds, float64(calls)/float64(rounds))
 	if rounds == 0 || rounds*4 > calls {

@@ -106,10 +106,10 @@ func BenchmarkGuardQuorumGRPC(b *testing.B) {
 
 func benchGuardQuorum(b *testing.B, e *actors.Election) {
 	ctx := context.Background()
-	rounds := e.QuorumRounds()
+	rounds := e.Stats().QuorumRounds
 	runCallers(b, func() error { return e.Guard(ctx, noop) })
 	b.StopTimer()
 	if b.N > 0 {
-		b.ReportMetric(float64(e.QuorumRounds()-rounds)/float64(b.N), "rounds/op")
+		b.ReportMetric(float64(e.Stats().QuorumRounds-rounds)/float64(b.N), "rounds/op")
 	}
 }

@@ -105,7 +105,8 @@ func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAP
 			body := map[string]any{"status": "ready", "leader": l.Leader, "term": l.Term}
 			// Still ready (it leads, and serves): but say so when one more
 			// failure would be an outage although more nodes are up.
-			if d := degradedReason(l.Leading, e.LeaseVoters(), e.Quorum(), peers, known); d != "" {
+			st := e.Stats()
+			if d := degradedReason(l.Leading, st.LeaseVoters, st.Quorum, peers, known); d != "" {
 				body["degraded"] = d
 			}
 			writeJSON(w, http.StatusOK, body)
@@ -187,10 +188,11 @@ func (a *adminServer) stop(ctx context.Context) {
 
 func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started time.Time) status {
 	l, _ := e.Leader()
+	st := e.Stats()
 	s := status{
 		Node: nc.ID, Cluster: nc.Cluster, Term: uint64(l.Term), Leader: l.Leader, IsLeader: l.Leading,
-		Reason: string(l.Reason), LeaseRemainingMS: e.LeaseRemaining().Milliseconds(), Incarnation: e.Incarnation(),
-		LeaseVoters: e.LeaseVoters(), Quorum: e.Quorum(),
+		Reason: string(l.Reason), LeaseRemainingMS: st.LeaseRemaining.Milliseconds(), Incarnation: st.Incarnation,
+		LeaseVoters: st.LeaseVoters, Quorum: st.Quorum,
 		Restarts: src.WorkerRestarts, ActorRestarts: -1, PID: os.Getpid(), UptimeMS: time.Since(started).Milliseconds(),
 	}
 	if src.ActorRestarts != nil {
@@ -203,7 +205,7 @@ func nodeStatus(nc nodeConfig, e *actors.Election, src metricsSources, started t
 	if l.Leader == 0 {
 		s.NotReady = notReadyReason(peers, known)
 	}
-	s.Degraded = degradedReason(l.Leading, e.LeaseVoters(), e.Quorum(), peers, known)
+	s.Degraded = degradedReason(l.Leading, st.LeaseVoters, st.Quorum, peers, known)
 	now := time.Now()
 	for _, m := range e.Members() {
 		ms := memberStatus{ID: m.ID, Address: m.Address, Self: m.Self, Reachable: m.Reachable, LastSeenMS: -1,

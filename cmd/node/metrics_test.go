@@ -199,8 +199,8 @@ func TestStatusOfALeader(t *testing.T) {
 	if !s.IsLeader || s.LeaseRemainingMS <= 0 || s.LeaseRemainingMS > lease {
 		t.Errorf("leader's status: is_leader %v, lease_remaining_ms %d, want (0, %d]", s.IsLeader, s.LeaseRemainingMS, lease)
 	}
-	if s.Incarnation != c.Node(leader).Election.Incarnation() || s.Incarnation == 0 {
-		t.Errorf("incarnation %d, want %d", s.Incarnation, c.Node(leader).Election.Incarnation())
+	if s.Incarnation != c.Node(leader).Election.Stats().Incarnation || s.Incarnation == 0 {
+		t.Errorf("incarnation %d, want %d", s.Incarnation, c.Node(leader).Election.Stats().Incarnation)
 	}
 	if s.ActorRestarts != -1 {
 		t.Errorf("actor_restarts %d without a counter, want -1", s.ActorRestarts)
