@@ -3,6 +3,7 @@ package acceptor_test
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/storage"
@@ -33,19 +34,17 @@ var benchStores = []struct {
 	}},
 }
 
-// step runs one message through the core and saves what it asks to
-// persist, as the actor does before it replies.
-func step(b *testing.B, c *acceptor.Core, s acceptor.Store, msg any) any {
-	out, ok := c.Step(msg)
-	if !ok {
-		b.Fatalf("the core refused %T", msg)
-	}
-	if len(out.Persist) > 0 {
-		if err := s.Save(out.Persist); err != nil {
+// save runs one message through the core, saves what it asks to persist,
+// as the actor does before it replies, and returns the reply to the
+// message's sender.
+func save(b *testing.B, c *acceptor.Core, s acceptor.Store, msg any) any {
+	r := step(b, c, msg)
+	if len(r.Persist) > 0 {
+		if err := s.Save(r.Persist); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return out.Reply
+	return replyTo(b, r, 2)
 }
 
 // BenchmarkAcceptorPrepareAccept is one instance's phase 1 and phase 2 at
@@ -55,16 +54,16 @@ func BenchmarkAcceptorPrepareAccept(b *testing.B) {
 	for _, st := range benchStores {
 		b.Run(st.name, func(b *testing.B) {
 			s := st.open(b)
-			c := acceptor.NewCore(1, acceptor.Snapshot{})
+			c := newCore(b)
 			b.ReportAllocs()
 			var inst uint64
 			for b.Loop() {
 				inst++
 				ballot := acceptor.Ballot{Round: 1, Node: 2}
-				if _, ok := step(b, c, s, &acceptor.Prepare{Instance: inst, Ballot: ballot}).(*acceptor.Promise); !ok {
+				if _, ok := save(b, c, s, &acceptor.Prepare{Instance: inst, Ballot: ballot, From: 2}).(*acceptor.Promise); !ok {
 					b.Fatalf("instance %d: no promise", inst)
 				}
-				if _, ok := step(b, c, s, &acceptor.Accept{Instance: inst, Ballot: ballot, Value: value}).(*acceptor.Accepted); !ok {
+				if _, ok := save(b, c, s, &acceptor.Accept{Instance: inst, Ballot: ballot, Value: value, From: 2}).(*acceptor.Accepted); !ok {
 					b.Fatalf("instance %d: not accepted", inst)
 				}
 			}
@@ -95,17 +94,27 @@ func BenchmarkAcceptorSaveParallel(b *testing.B) {
 	}
 }
 
-// BenchmarkAcceptorHeartbeat is the lease path: a heartbeat acknowledged,
-// with nothing to persist.
+// BenchmarkAcceptorHeartbeat is the lease path: a heartbeat acknowledged
+// (and heard by this node's leader-watch), with nothing to persist.
 func BenchmarkAcceptorHeartbeat(b *testing.B) {
-	c := acceptor.NewCore(1, acceptor.Snapshot{})
+	c, err := acceptor.NewCore(acceptor.Config{Self: self, Members: members3, LeaseDuration: time.Second}, acceptor.Snapshot{}, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	var seq uint64
+	now := time.Second // past the restart quiet period
 	for b.Loop() {
 		seq++
-		if _, ok := c.Step(&acceptor.Heartbeat{Term: 1, Leader: 2, Incarnation: 3, Seq: seq}); !ok {
+		now += time.Millisecond
+		c.Tick(now)
+		if !c.Step(&acceptor.Heartbeat{Term: 1, Leader: 2, Incarnation: 3, Seq: seq}) {
 			b.Fatal("the core refused a heartbeat")
 		}
+		if r := c.Ready(); len(r.Messages) != 2 {
+			b.Fatalf("heartbeat %d: sent %+v, want the ack and Heard", seq, r.Messages)
+		}
+		c.Advance()
 	}
 }
 

@@ -2,22 +2,95 @@ package acceptor_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/remote"
 )
 
+// self is the acceptor under test: node 3 of members3.
 const self remote.NodeID = 3
+
+var members3 = []remote.NodeID{1, 2, 3}
 
 // bal is the ballot (round, node) with epoch 0.
 func bal(round uint64, node remote.NodeID) acceptor.Ballot {
 	return acceptor.Ballot{Round: round, Node: node}
 }
 
-func newCore(t *testing.T) *acceptor.Core {
-	t.Helper()
-	return acceptor.NewCore(self, acceptor.Snapshot{})
+// newCore is node 3 of three on a kept, empty store (no start-up check),
+// leases off, at time 0.
+func newCore(tb testing.TB) *acceptor.Core {
+	tb.Helper()
+	return restore(tb, acceptor.Snapshot{})
+}
+
+// restore is node 3 of three reloaded from snap at time 0, leases off.
+func restore(tb testing.TB, snap acceptor.Snapshot) *acceptor.Core {
+	tb.Helper()
+	c, err := acceptor.NewCore(acceptor.Config{Self: self, Members: members3}, snap, 0)
+	if err != nil {
+		tb.Fatalf("NewCore: %v", err)
+	}
+	return c
+}
+
+// step hands msg to c, which must take it, and returns the Ready it left,
+// done (Advance).
+func step(tb testing.TB, c *acceptor.Core, msg any) acceptor.Ready {
+	tb.Helper()
+	if !c.Step(msg) {
+		tb.Fatalf("Step(%T) = false, want the acceptor to take it", msg)
+	}
+	return ready(c)
+}
+
+// ready returns c's Ready and advances past it.
+func ready(c *acceptor.Core) acceptor.Ready {
+	r := c.Ready()
+	c.Advance()
+	return r
+}
+
+// replyTo returns the message r sends to node, nil if none; more than one
+// fails the test.
+func replyTo(tb testing.TB, r acceptor.Ready, node remote.NodeID) any {
+	tb.Helper()
+	var got any
+	for _, e := range r.Messages {
+		if e.To != node {
+			continue
+		}
+		if got != nil {
+			tb.Fatalf("two messages to node %d in %+v", node, r.Messages)
+		}
+		got = e.Msg
+	}
+	return got
+}
+
+// prepare and accept are phase 1a and 2a from the ballot's own node, which
+// the reply goes to.
+func prepare(inst uint64, b acceptor.Ballot) *acceptor.Prepare {
+	return &acceptor.Prepare{Instance: inst, Ballot: b, From: b.Node}
+}
+
+func accept(inst uint64, b acceptor.Ballot, value string) *acceptor.Accept {
+	return &acceptor.Accept{Instance: inst, Ballot: b, Value: []byte(value), From: b.Node}
+}
+
+// vote steps a Prepare or Accept and returns the reply to its sender.
+func vote(tb testing.TB, c *acceptor.Core, msg any) any {
+	tb.Helper()
+	var from remote.NodeID
+	switch m := msg.(type) {
+	case *acceptor.Prepare:
+		from = m.From
+	case *acceptor.Accept:
+		from = m.From
+	}
+	return replyTo(tb, step(tb, c, msg), from)
 }
 
 func TestBallotLess(t *testing.T) {
@@ -70,6 +143,27 @@ func TestBallotNext(t *testing.T) {
 	}
 }
 
+func TestConfigValidateNamesBadField(t *testing.T) {
+	cases := []struct {
+		field string
+		cfg   acceptor.Config
+	}{
+		{"Self", acceptor.Config{Members: members3}},
+		{"Members", acceptor.Config{Self: 4, Members: members3}},
+		{"Members", acceptor.Config{Self: 3}},
+		{"LeaseDuration", acceptor.Config{Self: 3, Members: members3, LeaseDuration: -1}},
+	}
+	for _, tc := range cases {
+		err := tc.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "Config."+tc.field) {
+			t.Errorf("Validate(%+v) = %v, want an error naming Config.%s", tc.cfg, err, tc.field)
+		}
+		if c, nerr := acceptor.NewCore(tc.cfg, acceptor.Snapshot{}, 0); nerr == nil || c != nil {
+			t.Errorf("NewCore accepted a config with a bad %s", tc.field)
+		}
+	}
+}
+
 // TestPrepare drives phase 1a against each kind of prior state.
 func TestPrepare(t *testing.T) {
 	type prior struct {
@@ -93,30 +187,33 @@ func TestPrepare(t *testing.T) {
 			&acceptor.Promise{Instance: 7, Ballot: bal(2, 2), From: self}},
 		{"lower ballot refused", prior{prepare: b(3, 2)}, bal(3, 1),
 			&acceptor.Nack{Instance: 7, Ballot: bal(3, 1), From: self, Reason: acceptor.NackPromised, Promised: bal(3, 2)}},
-		{"lower than an implied promise refused", prior{accept: &acceptor.Accept{Instance: 7, Ballot: bal(5, 1), Value: []byte("x")}}, bal(4, 4),
+		{"lower than an implied promise refused", prior{accept: accept(7, bal(5, 1), "x")}, bal(4, 4),
 			&acceptor.Nack{Instance: 7, Ballot: bal(4, 4), From: self, Reason: acceptor.NackPromised, Promised: bal(5, 1)}},
-		{"promise reports the accepted value", prior{accept: &acceptor.Accept{Instance: 7, Ballot: bal(2, 1), Value: []byte("x")}}, bal(3, 2),
+		{"promise reports the accepted value", prior{accept: accept(7, bal(2, 1), "x")}, bal(3, 2),
 			&acceptor.Promise{Instance: 7, Ballot: bal(3, 2), From: self, Accepted: bal(2, 1), HasValue: true, Value: []byte("x")}},
-		{"an accepted empty value is still a value", prior{accept: &acceptor.Accept{Instance: 7, Ballot: bal(2, 1)}}, bal(3, 2),
+		{"an accepted empty value is still a value", prior{accept: &acceptor.Accept{Instance: 7, Ballot: bal(2, 1), From: 1}}, bal(3, 2),
 			&acceptor.Promise{Instance: 7, Ballot: bal(3, 2), From: self, Accepted: bal(2, 1), HasValue: true}},
+		{"the none ballot is refused", prior{}, acceptor.Ballot{},
+			&acceptor.Nack{Instance: 7, From: self, Reason: acceptor.NackPromised}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCore(t)
 			if tc.prior.prepare != nil {
-				c.Prepare(&acceptor.Prepare{Instance: 7, Ballot: *tc.prior.prepare})
+				step(t, c, prepare(7, *tc.prior.prepare))
 			}
 			if tc.prior.accept != nil {
-				c.Accept(tc.prior.accept)
+				step(t, c, tc.prior.accept)
 			}
 			before := c.State(7)
-			out := c.Prepare(&acceptor.Prepare{Instance: 7, Ballot: tc.bal})
-			if !reflect.DeepEqual(out.Reply, tc.want) {
-				t.Fatalf("reply = %+v, want %+v", out.Reply, tc.want)
+			r := step(t, c, &acceptor.Prepare{Instance: 7, Ballot: tc.bal, From: 1})
+			// The reply goes to the Prepare's sender, and nowhere else.
+			if want := []remote.Envelope{{To: 1, Msg: tc.want}}; !reflect.DeepEqual(r.Messages, want) {
+				t.Fatalf("sent %+v, want %+v", r.Messages, want)
 			}
 			if _, nack := tc.want.(*acceptor.Nack); nack {
-				if len(out.Persist) != 0 {
-					t.Errorf("a refusal persisted %+v", out.Persist)
+				if len(r.Persist) != 0 || len(r.Refusals) != 0 {
+					t.Errorf("a refusal persisted %+v (refusals %+v)", r.Persist, r.Refusals)
 				}
 				if got := c.State(7); !reflect.DeepEqual(got, before) {
 					t.Errorf("a refusal changed the state from %+v to %+v", before, got)
@@ -128,8 +225,8 @@ func TestPrepare(t *testing.T) {
 				t.Errorf("promised = %v, want %v", st.Promised, tc.bal)
 			}
 			want := []acceptor.Record{{Instance: 7, State: st}}
-			if !reflect.DeepEqual(out.Persist, want) {
-				t.Errorf("persist = %+v, want %+v", out.Persist, want)
+			if !reflect.DeepEqual(r.Persist, want) {
+				t.Errorf("persist = %+v, want %+v", r.Persist, want)
 			}
 		})
 	}
@@ -153,29 +250,33 @@ func TestAccept(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCore(t)
 			if !tc.promised.IsZero() {
-				c.Prepare(&acceptor.Prepare{Instance: 4, Ballot: tc.promised})
+				step(t, c, prepare(4, tc.promised))
 			}
-			out := c.Accept(&acceptor.Accept{Instance: 4, Ballot: tc.bal, Value: []byte("v")})
+			r := step(t, c, accept(4, tc.bal, "v"))
+			reply := replyTo(t, r, tc.bal.Node)
+			if len(r.Messages) != 1 {
+				t.Fatalf("sent %+v, want only the reply to node %d", r.Messages, tc.bal.Node)
+			}
 			if !tc.accepted {
 				want := &acceptor.Nack{Instance: 4, Ballot: tc.bal, From: self, Reason: acceptor.NackPromised, Promised: tc.promised}
-				if !reflect.DeepEqual(out.Reply, want) {
-					t.Fatalf("reply = %+v, want %+v", out.Reply, want)
+				if !reflect.DeepEqual(reply, want) {
+					t.Fatalf("reply = %+v, want %+v", reply, want)
 				}
-				if len(out.Persist) != 0 || c.State(4).HasValue {
-					t.Fatalf("a refused Accept left persist %+v, state %+v", out.Persist, c.State(4))
+				if len(r.Persist) != 0 || c.State(4).HasValue {
+					t.Fatalf("a refused Accept left persist %+v, state %+v", r.Persist, c.State(4))
 				}
 				return
 			}
 			want := &acceptor.Accepted{Instance: 4, Ballot: tc.bal, From: self}
-			if !reflect.DeepEqual(out.Reply, want) {
-				t.Fatalf("reply = %+v, want %+v", out.Reply, want)
+			if !reflect.DeepEqual(reply, want) {
+				t.Fatalf("reply = %+v, want %+v", reply, want)
 			}
 			st := acceptor.State{Promised: tc.bal, Accepted: tc.bal, HasValue: true, Value: []byte("v")}
 			if got := c.State(4); !reflect.DeepEqual(got, st) {
 				t.Errorf("state = %+v, want %+v", got, st)
 			}
-			if w := []acceptor.Record{{Instance: 4, State: st}}; !reflect.DeepEqual(out.Persist, w) {
-				t.Errorf("persist = %+v, want %+v", out.Persist, w)
+			if w := []acceptor.Record{{Instance: 4, State: st}}; !reflect.DeepEqual(r.Persist, w) {
+				t.Errorf("persist = %+v, want %+v", r.Persist, w)
 			}
 		})
 	}
@@ -186,16 +287,15 @@ func TestAccept(t *testing.T) {
 // proposer at that lower ballot could choose another value.
 func TestAcceptRaisesPromiseAboveLaterLowerPrepare(t *testing.T) {
 	c := newCore(t)
-	c.Accept(&acceptor.Accept{Instance: 1, Ballot: bal(5, 2), Value: []byte("a")})
+	step(t, c, accept(1, bal(5, 2), "a"))
 
-	out := c.Prepare(&acceptor.Prepare{Instance: 1, Ballot: bal(4, 9)})
-	n, ok := out.Reply.(*acceptor.Nack)
+	reply := vote(t, c, prepare(1, bal(4, 9)))
+	n, ok := reply.(*acceptor.Nack)
 	if !ok || n.Reason != acceptor.NackPromised || n.Promised != bal(5, 2) {
-		t.Fatalf("Prepare below an accepted ballot: reply %+v, want Nack promised-higher at 5.2", out.Reply)
+		t.Fatalf("Prepare below an accepted ballot: reply %+v, want Nack promised-higher at 5.2", reply)
 	}
-	out = c.Accept(&acceptor.Accept{Instance: 1, Ballot: bal(5, 1), Value: []byte("b")})
-	if _, ok := out.Reply.(*acceptor.Nack); !ok {
-		t.Fatalf("Accept below an accepted ballot: reply %+v, want Nack", out.Reply)
+	if reply := vote(t, c, accept(1, bal(5, 1), "b")); !isNack(reply, acceptor.NackPromised) {
+		t.Fatalf("Accept below an accepted ballot: reply %+v, want Nack", reply)
 	}
 	if v := c.State(1).Value; string(v) != "a" {
 		t.Fatalf("value = %q, want the first accepted %q", v, "a")
@@ -206,22 +306,22 @@ func TestAcceptRaisesPromiseAboveLaterLowerPrepare(t *testing.T) {
 // succeeds: the classic duel.
 func TestDuelingProposers(t *testing.T) {
 	c := newCore(t)
-	c.Prepare(&acceptor.Prepare{Instance: 1, Ballot: bal(1, 1)})
-	c.Prepare(&acceptor.Prepare{Instance: 1, Ballot: bal(1, 2)})
-	if out := c.Accept(&acceptor.Accept{Instance: 1, Ballot: bal(1, 1), Value: []byte("one")}); !isNack(out, acceptor.NackPromised) {
-		t.Fatalf("Accept at the preempted ballot: %+v, want Nack", out.Reply)
+	step(t, c, prepare(1, bal(1, 1)))
+	step(t, c, prepare(1, bal(1, 2)))
+	if reply := vote(t, c, accept(1, bal(1, 1), "one")); !isNack(reply, acceptor.NackPromised) {
+		t.Fatalf("Accept at the preempted ballot: %+v, want Nack", reply)
 	}
-	if out := c.Accept(&acceptor.Accept{Instance: 1, Ballot: bal(1, 2), Value: []byte("two")}); !isAccepted(out) {
-		t.Fatalf("Accept at the promised ballot: %+v, want Accepted", out.Reply)
+	if reply := vote(t, c, accept(1, bal(1, 2), "two")); !isAccepted(reply) {
+		t.Fatalf("Accept at the promised ballot: %+v, want Accepted", reply)
 	}
 	// The next proposer learns "two" in its Promise.
-	out := c.Prepare(&acceptor.Prepare{Instance: 1, Ballot: bal(2, 1)})
-	p, ok := out.Reply.(*acceptor.Promise)
+	reply := vote(t, c, prepare(1, bal(2, 1)))
+	p, ok := reply.(*acceptor.Promise)
 	if !ok || !p.HasValue || p.Accepted != bal(1, 2) || string(p.Value) != "two" {
-		t.Fatalf("Promise = %+v, want one reporting two at 1.2", out.Reply)
+		t.Fatalf("Promise = %+v, want one reporting two at 1.2", reply)
 	}
 	// A later Accept at a higher ballot replaces the value.
-	c.Accept(&acceptor.Accept{Instance: 1, Ballot: bal(2, 1), Value: []byte("two")})
+	step(t, c, accept(1, bal(2, 1), "two"))
 	if st := c.State(1); st.Accepted != bal(2, 1) || st.Promised != bal(2, 1) {
 		t.Fatalf("state = %+v, want accepted and promised 2.1", st)
 	}
@@ -229,36 +329,39 @@ func TestDuelingProposers(t *testing.T) {
 
 func TestInstancesAreIndependent(t *testing.T) {
 	c := newCore(t)
-	c.Prepare(&acceptor.Prepare{Instance: 1, Ballot: bal(9, 1)})
-	if out := c.Prepare(&acceptor.Prepare{Instance: 2, Ballot: bal(1, 1)}); !isPromise(out) {
-		t.Fatalf("instance 2 refused because of instance 1: %+v", out.Reply)
+	step(t, c, prepare(1, bal(9, 1)))
+	if reply := vote(t, c, prepare(2, bal(1, 1))); !isPromise(reply) {
+		t.Fatalf("instance 2 refused because of instance 1: %+v", reply)
 	}
-	if out := c.Accept(&acceptor.Accept{Instance: 3, Ballot: bal(1, 1)}); !isAccepted(out) {
-		t.Fatalf("instance 3 refused because of instance 1: %+v", out.Reply)
+	if reply := vote(t, c, &acceptor.Accept{Instance: 3, Ballot: bal(1, 1), From: 1}); !isAccepted(reply) {
+		t.Fatalf("instance 3 refused because of instance 1: %+v", reply)
 	}
 }
 
+// Pruning comes from the leader's heartbeat (every member knows what is
+// below Prune decided): the acceptor forgets those instances, asks the
+// store to prune likewise, and refuses to vote on them from then on.
 func TestPrunedInstancesAreRefused(t *testing.T) {
 	c := newCore(t)
 	for i := uint64(1); i <= 12; i++ {
-		c.Accept(&acceptor.Accept{Instance: i, Ballot: bal(1, 1), Value: []byte{byte(i)}})
+		step(t, c, &acceptor.Accept{Instance: i, Ballot: bal(1, 1), Value: []byte{byte(i)}, From: 1})
 	}
-	c.Prune(10)
-	if c.Floor() != 10 {
-		t.Fatalf("floor = %d, want 10", c.Floor())
+	if r := step(t, c, &acceptor.Heartbeat{Term: 12, Leader: 1, Seq: 1, Prune: 10}); r.Prune != 10 || c.Floor() != 10 {
+		t.Fatalf("heartbeat pruning below 10: Ready.Prune %d, floor %d; want both 10", r.Prune, c.Floor())
 	}
 	for _, msg := range []any{
-		&acceptor.Prepare{Instance: 9, Ballot: bal(7, 1)},
-		&acceptor.Accept{Instance: 9, Ballot: bal(7, 1), Value: []byte("late")},
-		&acceptor.Prepare{Instance: 1, Ballot: bal(7, 1)},
+		prepare(9, bal(7, 1)),
+		accept(9, bal(7, 1), "late"),
+		prepare(1, bal(7, 1)),
 	} {
-		out, ok := c.Step(msg)
-		n, isN := out.Reply.(*acceptor.Nack)
-		if !ok || !isN || n.Reason != acceptor.NackPruned || n.Floor != 10 || n.Ballot != bal(7, 1) || n.From != self {
-			t.Errorf("Step(%T) below the floor = %+v, want Nack pruned with Floor 10", msg, out.Reply)
+		r := step(t, c, msg)
+		reply := replyTo(t, r, 1)
+		n, isN := reply.(*acceptor.Nack)
+		if !isN || n.Reason != acceptor.NackPruned || n.Floor != 10 || n.Ballot != bal(7, 1) || n.From != self {
+			t.Errorf("Step(%T) below the floor = %+v, want Nack pruned with Floor 10", msg, reply)
 		}
-		if len(out.Persist) != 0 {
-			t.Errorf("Step(%T) below the floor persisted %+v", msg, out.Persist)
+		if len(r.Persist) != 0 {
+			t.Errorf("Step(%T) below the floor persisted %+v", msg, r.Persist)
 		}
 	}
 	if st := c.State(9); st.HasValue || !st.Promised.IsZero() {
@@ -267,18 +370,39 @@ func TestPrunedInstancesAreRefused(t *testing.T) {
 	if st := c.State(10); !st.HasValue || st.Value[0] != 10 {
 		t.Errorf("instance 10 lost by a prune below it: %+v", st)
 	}
-	if out := c.Prepare(&acceptor.Prepare{Instance: 10, Ballot: bal(2, 1)}); !isPromise(out) {
-		t.Errorf("instance at the floor refused: %+v", out.Reply)
+	if reply := vote(t, c, prepare(10, bal(2, 1))); !isPromise(reply) {
+		t.Errorf("instance at the floor refused: %+v", reply)
 	}
-	// A lower prune never lowers the floor.
-	c.Prune(4)
-	if c.Floor() != 10 {
-		t.Errorf("Prune(4) moved the floor to %d", c.Floor())
+	// A lower prune never lowers the floor, and asks the store for nothing.
+	if r := step(t, c, &acceptor.Heartbeat{Term: 12, Leader: 1, Seq: 2, Prune: 4}); r.Prune != 0 || c.Floor() != 10 {
+		t.Errorf("a heartbeat pruning below 4: Ready.Prune %d, floor %d; want 0 and 10", r.Prune, c.Floor())
 	}
 	// Other Nacks carry the floor too, so a proposer learns it early.
-	out := c.Prepare(&acceptor.Prepare{Instance: 11, Ballot: bal(0, 1)})
-	if n, ok := out.Reply.(*acceptor.Nack); !ok || n.Floor != 10 || n.Reason != acceptor.NackPromised {
-		t.Errorf("promised-higher Nack = %+v, want Floor 10", out.Reply)
+	reply := vote(t, c, prepare(11, bal(0, 1)))
+	if n, ok := reply.(*acceptor.Nack); !ok || n.Floor != 10 || n.Reason != acceptor.NackPromised {
+		t.Errorf("promised-higher Nack = %+v, want Floor 10", reply)
+	}
+}
+
+// A heartbeat prunes only what its leader may: never above the term it
+// leads (it and what it may still need are kept), and not at all when it
+// is refused (a stale leader).
+func TestHeartbeatPrunesOnlyWhenGrantedAndAtMostItsTerm(t *testing.T) {
+	c := newCore(t)
+	for i := uint64(1); i <= 6; i++ {
+		step(t, c, accept(i, bal(1, 1), "v"))
+	}
+	if r := step(t, c, &acceptor.Heartbeat{Term: 6, Leader: 1, Seq: 1, Prune: 7}); r.Prune != 0 || c.Floor() != 0 {
+		t.Errorf("a prune above the leader's term: Ready.Prune %d, floor %d; want nothing pruned", r.Prune, c.Floor())
+	}
+	if r := step(t, c, &acceptor.Heartbeat{Term: 5, Leader: 2, Seq: 1, Prune: 3}); r.Prune != 0 || c.Floor() != 0 {
+		t.Errorf("a stale leader's prune: Ready.Prune %d, floor %d; want nothing pruned", r.Prune, c.Floor())
+	}
+	if r := step(t, c, &acceptor.Heartbeat{Term: 6, Leader: 1, Seq: 2, Prune: 6}); r.Prune != 6 || c.Floor() != 6 {
+		t.Errorf("a prune at the leader's term: Ready.Prune %d, floor %d; want 6", r.Prune, c.Floor())
+	}
+	if !c.State(6).HasValue || c.State(5).HasValue {
+		t.Errorf("after pruning below 6: instance 5 %+v, instance 6 %+v; want 5 gone, 6 kept", c.State(5), c.State(6))
 	}
 }
 
@@ -287,13 +411,12 @@ func TestNewCoreRestoresSnapshot(t *testing.T) {
 	c := newCore(t)
 	var saved []acceptor.Record
 	for _, msg := range []any{
-		&acceptor.Prepare{Instance: 2, Ballot: bal(1, 1)},
-		&acceptor.Accept{Instance: 5, Ballot: bal(3, 2), Value: []byte("five")},
-		&acceptor.Prepare{Instance: 5, Ballot: bal(4, 1)},
-		&acceptor.Prepare{Instance: 9, Ballot: bal(2, 2)},
+		prepare(2, bal(1, 1)),
+		accept(5, bal(3, 2), "five"),
+		prepare(5, bal(4, 1)),
+		prepare(9, bal(2, 2)),
 	} {
-		out, _ := c.Step(msg)
-		saved = append(saved, out.Persist...)
+		saved = append(saved, step(t, c, msg).Persist...)
 	}
 	// The store keeps the last record of each instance.
 	latest := map[uint64]acceptor.Record{}
@@ -304,7 +427,7 @@ func TestNewCoreRestoresSnapshot(t *testing.T) {
 	for _, r := range latest {
 		snap.Records = append(snap.Records, r)
 	}
-	r := acceptor.NewCore(self, snap)
+	r := restore(t, snap)
 
 	if r.Floor() != 3 {
 		t.Fatalf("floor = %d, want 3", r.Floor())
@@ -317,30 +440,98 @@ func TestNewCoreRestoresSnapshot(t *testing.T) {
 			t.Errorf("instance %d restored as %+v, want %+v", inst, got, want)
 		}
 	}
-	if out := r.Prepare(&acceptor.Prepare{Instance: 5, Ballot: bal(3, 9)}); !isNack(out, acceptor.NackPromised) {
-		t.Errorf("restarted acceptor broke its promise: %+v", out.Reply)
+	if reply := vote(t, r, prepare(5, bal(3, 9))); !isNack(reply, acceptor.NackPromised) {
+		t.Errorf("restarted acceptor broke its promise: %+v", reply)
 	}
-	if out := r.Accept(&acceptor.Accept{Instance: 2, Ballot: bal(9, 9)}); !isNack(out, acceptor.NackPruned) {
-		t.Errorf("restarted acceptor voted below its floor: %+v", out.Reply)
+	if reply := vote(t, r, &acceptor.Accept{Instance: 2, Ballot: bal(9, 9), From: 9}); !isNack(reply, acceptor.NackPruned) {
+		t.Errorf("restarted acceptor voted below its floor: %+v", reply)
+	}
+	// Pruned instances may have been accepted in: a leader of an earlier
+	// term is stale.
+	if r.MaxAccepted() != 5 {
+		t.Errorf("MaxAccepted = %d, want 5", r.MaxAccepted())
 	}
 }
 
-func TestStorageFailedRefuses(t *testing.T) {
+// Every vote comes with the refusal the shell sends instead if its record
+// cannot be saved: a NackStorage to the same node, for the same ballot.
+func TestVoteCarriesItsStorageRefusal(t *testing.T) {
 	c := newCore(t)
-	c.Prune(2)
-	c.Prepare(&acceptor.Prepare{Instance: 6, Ballot: bal(3, 1)})
-	got := c.StorageFailed(6, bal(3, 1))
-	want := &acceptor.Nack{Instance: 6, Ballot: bal(3, 1), From: self, Reason: acceptor.NackStorage, Promised: bal(3, 1), Floor: 2}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("StorageFailed = %+v, want %+v", got, want)
+	step(t, c, &acceptor.Heartbeat{Term: 2, Leader: 1, Seq: 1, Prune: 2})
+	r := step(t, c, prepare(6, bal(3, 1)))
+	want := []remote.Envelope{{To: 1, Msg: &acceptor.Nack{Instance: 6, Ballot: bal(3, 1), From: self, Reason: acceptor.NackStorage, Promised: bal(3, 1), Floor: 2}}}
+	if !reflect.DeepEqual(r.Refusals, want) {
+		t.Fatalf("Refusals = %+v, want %+v", r.Refusals, want)
+	}
+	r = step(t, c, accept(6, bal(3, 1), "v"))
+	if len(r.Refusals) != 1 || r.Refusals[0].To != 1 || !isNack(r.Refusals[0].Msg, acceptor.NackStorage) {
+		t.Fatalf("Accept's Refusals = %+v, want one NackStorage to node 1", r.Refusals)
+	}
+}
+
+// The leader's heartbeat is acknowledged to the leader first, then this
+// node's leader-watch hears of it (Heard), off the acknowledgement's path;
+// the acceptor's own leader's heartbeat needs no Heard.
+func TestHeartbeatAcksLeaderThenTellsWatch(t *testing.T) {
+	c := newCore(t)
+	hb := acceptor.Heartbeat{Term: 4, Leader: 1, Incarnation: 9, Seq: 7}
+	r := step(t, c, &hb)
+	want := []remote.Envelope{
+		{To: 1, Msg: &acceptor.HeartbeatAck{Term: 4, Seq: 7, From: self, Granted: true}},
+		{To: self, Msg: &acceptor.Heard{Heartbeat: hb}},
+	}
+	if !reflect.DeepEqual(r.Messages, want) {
+		t.Fatalf("sent %+v, want %+v", r.Messages, want)
+	}
+	if len(r.Persist)+len(r.Refusals) != 0 {
+		t.Fatalf("a heartbeat persisted %+v", r.Persist)
+	}
+	r = step(t, c, &acceptor.Heartbeat{Term: 4, Leader: self, Seq: 8})
+	if want := []remote.Envelope{{To: self, Msg: &acceptor.HeartbeatAck{Term: 4, Seq: 8, From: self, Granted: true}}}; !reflect.DeepEqual(r.Messages, want) {
+		t.Fatalf("own heartbeat: sent %+v, want only %+v", r.Messages, want)
+	}
+}
+
+// A confirmation round is answered to its sender with the highest instance
+// accepted in.
+func TestConfirmRequest(t *testing.T) {
+	c := newCore(t)
+	step(t, c, accept(4, bal(1, 2), "v"))
+	step(t, c, prepare(9, bal(1, 2))) // a promise is not an acceptance
+	r := step(t, c, &acceptor.ConfirmRequest{ID: 11, From: 2})
+	if want := []remote.Envelope{{To: 2, Msg: &acceptor.ConfirmReply{ID: 11, From: self, MaxAccepted: 4}}}; !reflect.DeepEqual(r.Messages, want) {
+		t.Fatalf("sent %+v, want %+v", r.Messages, want)
+	}
+}
+
+// Ready stays until Advance: a shell that has not yet done it finds it
+// again, with what later steps added.
+func TestReadyStaysUntilAdvance(t *testing.T) {
+	c := newCore(t)
+	c.Step(prepare(1, bal(1, 1)))
+	c.Step(prepare(2, bal(1, 2)))
+	r := c.Ready()
+	if len(r.Messages) != 2 || len(r.Persist) != 2 || len(r.Refusals) != 2 {
+		t.Fatalf("Ready after two Prepares: %+v, want both replies, records and refusals", r)
+	}
+	if again := c.Ready(); !reflect.DeepEqual(again, r) {
+		t.Fatalf("Ready read twice differs: %+v then %+v", r, again)
+	}
+	c.Advance()
+	if r := c.Ready(); !reflect.DeepEqual(r, acceptor.Ready{}) {
+		t.Fatalf("Ready after Advance: %+v, want empty", r)
 	}
 }
 
 func TestStepIgnoresOtherMessages(t *testing.T) {
 	c := newCore(t)
-	for _, msg := range []any{nil, &acceptor.Promise{}, &acceptor.Nack{}, acceptor.Prepare{Instance: 1, Ballot: bal(1, 1)}, "hello"} {
-		if out, ok := c.Step(msg); ok || out.Reply != nil || out.Persist != nil {
-			t.Errorf("Step(%#v) = %+v, %v; want nothing, false", msg, out, ok)
+	for _, msg := range []any{nil, &acceptor.Promise{}, &acceptor.Nack{}, &acceptor.HeartbeatAck{}, &acceptor.ConfirmReply{},
+		&acceptor.Heard{}, acceptor.Prepare{Instance: 1, Ballot: bal(1, 1), From: 1}, "hello"} {
+		if c.Step(msg) {
+			t.Errorf("Step(%#v) = true, want false", msg)
+		}
+		if r := c.Ready(); !reflect.DeepEqual(r, acceptor.Ready{}) {
+			t.Errorf("Step(%#v) left %+v, want nothing", msg, r)
 		}
 	}
 	if st := c.State(1); !st.Promised.IsZero() {
@@ -351,7 +542,9 @@ func TestStepIgnoresOtherMessages(t *testing.T) {
 func TestNackReasonString(t *testing.T) {
 	for r, want := range map[acceptor.NackReason]string{
 		acceptor.NackPromised: "promised-higher", acceptor.NackPruned: "pruned",
-		acceptor.NackStorage: "storage-failure", 0: "unknown", 99: "unknown",
+		acceptor.NackStorage: "storage-failure", acceptor.NackLease: "lease-held",
+		acceptor.NackQuiet: "restart-quiet-period", acceptor.NackRebuilding: "rebuilding",
+		0: "unknown", 99: "unknown",
 	} {
 		if got := r.String(); got != want {
 			t.Errorf("NackReason(%d).String() = %q, want %q", r, got, want)
@@ -359,11 +552,11 @@ func TestNackReasonString(t *testing.T) {
 	}
 }
 
-func isNack(out acceptor.Output, why acceptor.NackReason) bool {
-	n, ok := out.Reply.(*acceptor.Nack)
+func isNack(reply any, why acceptor.NackReason) bool {
+	n, ok := reply.(*acceptor.Nack)
 	return ok && n.Reason == why
 }
 
-func isPromise(out acceptor.Output) bool { _, ok := out.Reply.(*acceptor.Promise); return ok }
+func isPromise(reply any) bool { _, ok := reply.(*acceptor.Promise); return ok }
 
-func isAccepted(out acceptor.Output) bool { _, ok := out.Reply.(*acceptor.Accepted); return ok }
+func isAccepted(reply any) bool { _, ok := reply.(*acceptor.Accepted); return ok }
