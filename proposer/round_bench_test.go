@@ -28,7 +28,11 @@ func BenchmarkPaxosRound(b *testing.B) {
 			accs := map[remote.NodeID]*acceptor.Core{}
 			stores := map[remote.NodeID]acceptor.Store{}
 			for _, id := range ids {
-				accs[id] = acceptor.NewCore(id, acceptor.Snapshot{})
+				acc, err := acceptor.NewCore(acceptor.Config{Self: id, Members: ids}, acceptor.Snapshot{}, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				accs[id] = acc
 				stores[id] = benchStore(b, kind, id)
 			}
 			p, err := proposer.NewCore(proposer.DefaultConfig(1, ids), rand.New(rand.NewPCG(1, 1)))
@@ -55,22 +59,24 @@ func BenchmarkPaxosRound(b *testing.B) {
 func runRound(b *testing.B, p *proposer.Core, accs map[remote.NodeID]*acceptor.Core, stores map[remote.NodeID]acceptor.Store) proposer.Outcome {
 	for range 10 { // a round takes two exchanges; more means it is stuck
 		rd := p.Ready()
+		p.Advance()
 		if len(rd.Outcomes) > 0 {
 			return rd.Outcomes[0]
 		}
 		for _, env := range rd.Messages {
 			acc := accs[env.To]
-			out, handled := acc.Step(wire(b, env.Msg))
-			if !handled {
+			if !acc.Step(wire(b, env.Msg)) {
 				continue // a Decide for the learner on that node
 			}
-			if len(out.Persist) > 0 {
-				if err := stores[env.To].Save(out.Persist); err != nil {
+			r := acc.Ready()
+			acc.Advance()
+			if len(r.Persist) > 0 {
+				if err := stores[env.To].Save(r.Persist); err != nil {
 					b.Fatal(err)
 				}
 			}
-			if out.Reply != nil {
-				p.Step(wire(b, out.Reply))
+			for _, reply := range r.Messages {
+				p.Step(wire(b, reply.Msg))
 			}
 		}
 	}
