@@ -340,47 +340,57 @@ func TestInstancesAreIndependent(t *testing.T) {
 
 // Pruning comes from the leader's heartbeat (every member knows what is
 // below Prune decided): the acceptor forgets those instances, asks the
-// store to prune likewise, and refuses to vote on them from then on.
+// store to prune likewise, and refuses to vote on them from then on. It
+// prunes in steps of at least 64 instances, as each prune costs the store
+// a write.
 func TestPrunedInstancesAreRefused(t *testing.T) {
+	const floor = 70
 	c := newCore(t)
-	for i := uint64(1); i <= 12; i++ {
+	for i := uint64(1); i <= 80; i++ {
 		step(t, c, &acceptor.Accept{Instance: i, Ballot: bal(1, 1), Value: []byte{byte(i)}, From: 1})
 	}
-	if r := step(t, c, &acceptor.Heartbeat{Term: 12, Leader: 1, Seq: 1, Prune: 10}); r.Prune != 10 || c.Floor() != 10 {
-		t.Fatalf("heartbeat pruning below 10: Ready.Prune %d, floor %d; want both 10", r.Prune, c.Floor())
+	if r := step(t, c, &acceptor.Heartbeat{Term: 80, Leader: 1, Seq: 1, Prune: floor}); r.Prune != floor || c.Floor() != floor {
+		t.Fatalf("heartbeat pruning below %d: Ready.Prune %d, floor %d; want both %d", floor, r.Prune, c.Floor(), floor)
 	}
 	for _, msg := range []any{
-		prepare(9, bal(7, 1)),
-		accept(9, bal(7, 1), "late"),
+		prepare(floor-1, bal(7, 1)),
+		accept(floor-1, bal(7, 1), "late"),
 		prepare(1, bal(7, 1)),
 	} {
 		r := step(t, c, msg)
 		reply := replyTo(t, r, 1)
 		n, isN := reply.(*acceptor.Nack)
-		if !isN || n.Reason != acceptor.NackPruned || n.Floor != 10 || n.Ballot != bal(7, 1) || n.From != self {
-			t.Errorf("Step(%T) below the floor = %+v, want Nack pruned with Floor 10", msg, reply)
+		if !isN || n.Reason != acceptor.NackPruned || n.Floor != floor || n.Ballot != bal(7, 1) || n.From != self {
+			t.Errorf("Step(%T) below the floor = %+v, want Nack pruned with Floor %d", msg, reply, floor)
 		}
 		if len(r.Persist) != 0 {
 			t.Errorf("Step(%T) below the floor persisted %+v", msg, r.Persist)
 		}
 	}
-	if st := c.State(9); st.HasValue || !st.Promised.IsZero() {
-		t.Errorf("instance 9 still held after prune: %+v", st)
+	if st := c.State(floor - 1); st.HasValue || !st.Promised.IsZero() {
+		t.Errorf("instance %d still held after prune: %+v", floor-1, st)
 	}
-	if st := c.State(10); !st.HasValue || st.Value[0] != 10 {
-		t.Errorf("instance 10 lost by a prune below it: %+v", st)
+	if st := c.State(floor); !st.HasValue || st.Value[0] != floor {
+		t.Errorf("instance %d lost by a prune below it: %+v", floor, st)
 	}
-	if reply := vote(t, c, prepare(10, bal(2, 1))); !isPromise(reply) {
+	if reply := vote(t, c, prepare(floor, bal(2, 1))); !isPromise(reply) {
 		t.Errorf("instance at the floor refused: %+v", reply)
 	}
-	// A lower prune never lowers the floor, and asks the store for nothing.
-	if r := step(t, c, &acceptor.Heartbeat{Term: 12, Leader: 1, Seq: 2, Prune: 4}); r.Prune != 0 || c.Floor() != 10 {
-		t.Errorf("a heartbeat pruning below 4: Ready.Prune %d, floor %d; want 0 and 10", r.Prune, c.Floor())
+	// A lower prune never lowers the floor, and one less than 64 above it
+	// waits for more; neither asks the store for anything.
+	for _, below := range []uint64{4, floor + 63} {
+		if r := step(t, c, &acceptor.Heartbeat{Term: 200, Leader: 1, Seq: 2, Prune: below}); r.Prune != 0 || c.Floor() != floor {
+			t.Errorf("a heartbeat pruning below %d: Ready.Prune %d, floor %d; want 0 and %d", below, r.Prune, c.Floor(), floor)
+		}
+	}
+	if r := step(t, c, &acceptor.Heartbeat{Term: 200, Leader: 1, Seq: 3, Prune: floor + 64}); r.Prune != floor+64 {
+		t.Errorf("a heartbeat pruning 64 above the floor: Ready.Prune %d, want %d", r.Prune, floor+64)
 	}
 	// Other Nacks carry the floor too, so a proposer learns it early.
-	reply := vote(t, c, prepare(11, bal(0, 1)))
-	if n, ok := reply.(*acceptor.Nack); !ok || n.Floor != 10 || n.Reason != acceptor.NackPromised {
-		t.Errorf("promised-higher Nack = %+v, want Floor 10", reply)
+	step(t, c, accept(floor+70, bal(1, 1), "v"))
+	reply := vote(t, c, prepare(floor+70, bal(0, 1)))
+	if n, ok := reply.(*acceptor.Nack); !ok || n.Floor != floor+64 || n.Reason != acceptor.NackPromised {
+		t.Errorf("promised-higher Nack = %+v, want Floor %d", reply, floor+64)
 	}
 }
 
@@ -388,21 +398,23 @@ func TestPrunedInstancesAreRefused(t *testing.T) {
 // leads (it and what it may still need are kept), and not at all when it
 // is refused (a stale leader).
 func TestHeartbeatPrunesOnlyWhenGrantedAndAtMostItsTerm(t *testing.T) {
+	const term = 70
 	c := newCore(t)
-	for i := uint64(1); i <= 6; i++ {
+	for i := uint64(1); i <= term; i++ {
 		step(t, c, accept(i, bal(1, 1), "v"))
 	}
-	if r := step(t, c, &acceptor.Heartbeat{Term: 6, Leader: 1, Seq: 1, Prune: 7}); r.Prune != 0 || c.Floor() != 0 {
+	if r := step(t, c, &acceptor.Heartbeat{Term: term, Leader: 1, Seq: 1, Prune: term + 1}); r.Prune != 0 || c.Floor() != 0 {
 		t.Errorf("a prune above the leader's term: Ready.Prune %d, floor %d; want nothing pruned", r.Prune, c.Floor())
 	}
-	if r := step(t, c, &acceptor.Heartbeat{Term: 5, Leader: 2, Seq: 1, Prune: 3}); r.Prune != 0 || c.Floor() != 0 {
+	if r := step(t, c, &acceptor.Heartbeat{Term: term - 1, Leader: 2, Seq: 1, Prune: term - 1}); r.Prune != 0 || c.Floor() != 0 {
 		t.Errorf("a stale leader's prune: Ready.Prune %d, floor %d; want nothing pruned", r.Prune, c.Floor())
 	}
-	if r := step(t, c, &acceptor.Heartbeat{Term: 6, Leader: 1, Seq: 2, Prune: 6}); r.Prune != 6 || c.Floor() != 6 {
-		t.Errorf("a prune at the leader's term: Ready.Prune %d, floor %d; want 6", r.Prune, c.Floor())
+	if r := step(t, c, &acceptor.Heartbeat{Term: term, Leader: 1, Seq: 2, Prune: term}); r.Prune != term || c.Floor() != term {
+		t.Errorf("a prune at the leader's term: Ready.Prune %d, floor %d; want %d", r.Prune, c.Floor(), term)
 	}
-	if !c.State(6).HasValue || c.State(5).HasValue {
-		t.Errorf("after pruning below 6: instance 5 %+v, instance 6 %+v; want 5 gone, 6 kept", c.State(5), c.State(6))
+	if !c.State(term).HasValue || c.State(term-1).HasValue {
+		t.Errorf("after pruning below %d: instance %d %+v, instance %d %+v; want the first gone, the second kept",
+			term, term-1, c.State(term-1), term, c.State(term))
 	}
 }
 
@@ -457,13 +469,13 @@ func TestNewCoreRestoresSnapshot(t *testing.T) {
 // cannot be saved: a NackStorage to the same node, for the same ballot.
 func TestVoteCarriesItsStorageRefusal(t *testing.T) {
 	c := newCore(t)
-	step(t, c, &acceptor.Heartbeat{Term: 2, Leader: 1, Seq: 1, Prune: 2})
-	r := step(t, c, prepare(6, bal(3, 1)))
-	want := []remote.Envelope{{To: 1, Msg: &acceptor.Nack{Instance: 6, Ballot: bal(3, 1), From: self, Reason: acceptor.NackStorage, Promised: bal(3, 1), Floor: 2}}}
+	step(t, c, &acceptor.Heartbeat{Term: 64, Leader: 1, Seq: 1, Prune: 64})
+	r := step(t, c, prepare(66, bal(3, 1)))
+	want := []remote.Envelope{{To: 1, Msg: &acceptor.Nack{Instance: 66, Ballot: bal(3, 1), From: self, Reason: acceptor.NackStorage, Promised: bal(3, 1), Floor: 64}}}
 	if !reflect.DeepEqual(r.Refusals, want) {
 		t.Fatalf("Refusals = %+v, want %+v", r.Refusals, want)
 	}
-	r = step(t, c, accept(6, bal(3, 1), "v"))
+	r = step(t, c, accept(66, bal(3, 1), "v"))
 	if len(r.Refusals) != 1 || r.Refusals[0].To != 1 || !isNack(r.Refusals[0].Msg, acceptor.NackStorage) {
 		t.Fatalf("Accept's Refusals = %+v, want one NackStorage to node 1", r.Refusals)
 	}

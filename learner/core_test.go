@@ -357,7 +357,8 @@ func TestTickProbesNothingWhenDisabled(t *testing.T) {
 }
 
 // Resend tells this node's leader-watch the latest decision again (a
-// restarted leader-watch asks for it), and nothing when none is held.
+// restarted leader-watch asks for it), marked as restored, not news; and
+// nothing when none is held.
 func TestResendTellsLatestAgain(t *testing.T) {
 	c := newLearner(t, learner.Snapshot{}, nil)
 	if r := step(t, c, &learner.Resend{}); !reflect.DeepEqual(r, learner.Ready{}) {
@@ -366,7 +367,8 @@ func TestResendTellsLatestAgain(t *testing.T) {
 	decide(t, c, 7, "g")
 	decide(t, c, 3, "c")
 	r := step(t, c, &learner.Resend{})
-	if want := (learner.Ready{Messages: learned(dec(7, "g"))}); !reflect.DeepEqual(r, want) {
+	want := learner.Ready{Messages: []remote.Envelope{{To: self, Msg: &learner.Learned{Decision: dec(7, "g"), Restored: true}}}}
+	if !reflect.DeepEqual(r, want) {
 		t.Fatalf("Resend: %+v, want only %+v", r, want)
 	}
 }
