@@ -80,7 +80,11 @@ type Core struct {
 //   - Persist: Store.Save, which fsyncs; Prune: Store.Prune;
 //   - then send Messages. If Persist failed, send Refusals instead: the
 //     acceptor must not vote on what it could not save (its memory is
-//     then ahead of its disk, which only makes it refuse more);
+//     then ahead of its disk, which only makes it refuse more). A Ready
+//     with a vote to persist holds nothing else if the caller Advances
+//     after every Step, as the shell does; a caller that steps several
+//     messages before it Advances must not, or a failed save would
+//     withhold the others' messages too;
 //   - log Events.
 //
 // Messages name the node they go to; internal/wiring names the role.
@@ -147,7 +151,8 @@ const Never = time.Duration(1<<63 - 1)
 
 // Step handles a message: a *Prepare or *Accept (whose replies wait for
 // Persist), a *Heartbeat or *ConfirmRequest, and the start-up check's
-// *RebuildQuery and *RebuildReport. It returns false for any other.
+// *RebuildQuery and *RebuildReport. It returns false for any other. It
+// acts at the time of the last Tick: call Tick(now) first.
 func (c *Core) Step(msg any) bool {
 	switch m := msg.(type) {
 	case *Prepare:

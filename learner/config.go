@@ -21,8 +21,8 @@ type Config struct {
 	// ProbeInterval: this often the learner asks a random peer for
 	// decisions after its gap-free prefix, so a node that missed every
 	// Decide still learns. While it knows of a gap (a heartbeat or a Nack
-	// revealed a later decision) it asks ProbeInterval/10 apart, but no
-	// more often than GapProbe. 0 disables probing. Default 1 s: a node
+	// revealed a later decision) it asks every GapProbe instead. 0
+	// disables probing. Default 1 s: a node
 	// that follows a live leader learns every term from its heartbeats,
 	// so the idle probe is only a backstop, and each costs the node a
 	// wake-up.

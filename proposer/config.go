@@ -89,7 +89,7 @@ var (
 	// ErrPruned: the acceptors have pruned the instance; it was decided long
 	// ago and its value is only available from a learner.
 	ErrPruned = errors.New("proposer: instance pruned")
-	// ErrTimeout: an attempt saw no majority within AttemptTicks.
+	// ErrTimeout: an attempt saw no majority within AttemptTimeout.
 	ErrTimeout = errors.New("proposer: no majority within the attempt timeout")
 	// ErrPreempted: an acceptor had promised a higher ballot.
 	ErrPreempted = errors.New("proposer: preempted by a higher ballot")

@@ -297,7 +297,7 @@ func (c *Core) retry(a *attempt, why error) {
 		return
 	}
 	window := min(c.cfg.Backoff<<min(a.n-1, 16), c.cfg.MaxBackoff)
-	wait := time.Millisecond + time.Duration(c.rng.Int64N(int64(window)))
+	wait := time.Millisecond + time.Duration(c.rng.Int64N(int64(window-time.Millisecond)+1)) // in [1 ms, window]
 	a.phase, a.until = backingOff, c.now+wait
 }
 
