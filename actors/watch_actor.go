@@ -38,6 +38,10 @@ type watchShell struct {
 
 	nextConfirm uint64
 	confirms    map[uint64]*confirmBatch
+	// inRound is the confirmation whose quorum round runs, 0 if none:
+	// callers arriving meanwhile wait in the pending batch, which is
+	// taken when the round ends (the one coalescing layer).
+	inRound uint64
 	resign      chan<- error // waiting for the hand-off
 	resignTimer *time.Timer
 	resignGen   uint64               // numbers hand-offs, so a stale abort timer is ignored
@@ -83,7 +87,7 @@ func (s *watchShell) Receive(ctx actor.Context) {
 	case *confirmCall:
 		s.core.Tick(s.now())
 		if !s.takeConfirms() {
-			return // its batch was taken already, at start
+			return // its batch was taken already, or waits for the round in flight
 		}
 	case *resignCall:
 		s.core.Tick(s.now())
@@ -133,16 +137,24 @@ func (s *watchShell) started(ctx actor.Context) {
 	s.apply(ctx)
 }
 
-// takeConfirms hands the pending confirmBatch, if any, to the core, and
-// reports whether there was one.
+// takeConfirms hands the pending confirmBatch, if any, to the core, unless
+// a quorum round runs: then the batch keeps gathering callers until that
+// round ends, and goes as one confirmation, in one round. It reports
+// whether it took one. A batch is closed (taken) before its round starts,
+// so no caller joins a round that began before it arrived.
 func (s *watchShell) takeConfirms() bool {
+	if s.inRound != 0 {
+		return false
+	}
 	b := s.e.batches.take()
 	if b == nil {
 		return false
 	}
 	s.nextConfirm++
-	s.confirms[s.nextConfirm] = b
-	s.core.Confirm(s.nextConfirm)
+	id := s.nextConfirm
+	s.confirms[id] = b
+	s.core.Confirm(id)
+	s.inRound = id // until its answer: at once from a lease, or at the round's end
 	return true
 }
 
@@ -173,6 +185,7 @@ func (s *watchShell) stopped(ctx actor.Context) {
 		b.answer(watch.ConfirmResult{Err: watch.ErrNotLeader})
 		delete(s.confirms, id)
 	}
+	s.inRound = 0
 	s.replyResign(ErrClosed)
 	s.e.state.restarted()
 	s.e.leaseVoters.Store(0)
@@ -209,6 +222,15 @@ func (s *watchShell) apply(ctx actor.Context) {
 			delete(s.confirms, c.ID)
 			b.answer(c)
 		}
+		if c.ID == s.inRound {
+			s.inRound = 0
+		}
+	}
+	if s.inRound == 0 && s.takeConfirms() {
+		// The batch that gathered meanwhile: its answer (a lease's, at
+		// once) or its round's messages are in the core's next Ready.
+		s.apply(ctx)
+		return
 	}
 	e.rounds.Store(s.core.QuorumRounds())
 	e.leaseVoters.Store(int32(s.core.LeaseVoters(s.now())))
