@@ -144,6 +144,17 @@ func describeConnectError(err error) string {
 			if rest, ok := strings.CutPrefix(s, refusalPrefix); ok {
 				s = "handshake refused: " + rest
 			}
+			// gRPC wraps what went wrong with the connection twice.
+			if rest, ok := strings.CutPrefix(s, `connection error: desc = "`); ok {
+				s = strings.TrimPrefix(strings.TrimSuffix(rest, `"`), "transport: ")
+			}
+			switch {
+			case strings.Contains(s, "looked like an HTTP/1.1 header"):
+				// Another program on that port: a web server, often.
+				s = "not a synod node: it answered in HTTP/1.1"
+			case strings.HasPrefix(s, "error reading server preface"):
+				s = "not a synod node (no HTTP/2 answer): " + s
+			}
 		} else {
 			s = err.Error()
 		}

@@ -124,6 +124,10 @@ func TestDescribeConnectError(t *testing.T) {
 		{fmt.Errorf("tls handshake: %w", errors.New("x509: certificate signed by unknown authority")),
 			"tls handshake: x509: certificate signed by unknown authority"},
 		{status.Error(codes.Unavailable, "synod: transport closing"), "synod: transport closing"},
+		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: EOF"`),
+			"not a synod node (no HTTP/2 answer): error reading server preface: EOF"},
+		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: http2: failed reading the frame payload: `+
+			`http2: frame too large, note that the frame header looked like an HTTP/1.1 header"`), "not a synod node: it answered in HTTP/1.1"},
 	} {
 		if got := describeConnectError(tc.err); got != tc.want {
 			t.Errorf("describe(%v) = %q, want %q", tc.err, got, tc.want)
