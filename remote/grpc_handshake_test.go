@@ -153,3 +153,25 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// Incarnations drawn one after another in a process are ordered, however
+// coarse the clock, and their wire form parses back.
+func TestNewIncarnationIsOrdered(t *testing.T) {
+	prev := NewIncarnation()
+	for range 1000 {
+		next := NewIncarnation()
+		if !prev.Before(next) || next.Start <= prev.Start {
+			t.Fatalf("%+v drawn after %+v", next, prev)
+		}
+		if back, ok := parseIncarnation(next.wire()); !ok || back != next {
+			t.Fatalf("wire form %q of %+v parses as %+v, %v", next.wire(), next, back, ok)
+		}
+		prev = next
+	}
+	if (Incarnation{}).Before(Incarnation{}) || !(Incarnation{}).Before(prev) || prev.Before(Incarnation{}) {
+		t.Error("the zero incarnation must be older than any other")
+	}
+	if a, b := (Incarnation{Start: 5, Nonce: 1}), (Incarnation{Start: 5, Nonce: 2}); !a.Before(b) || b.Before(a) {
+		t.Error("the nonce must break a tie of Start")
+	}
+}

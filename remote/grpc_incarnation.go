@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,13 +34,24 @@ type Incarnation struct {
 	Nonce uint32
 }
 
-// NewIncarnation returns an incarnation for a process starting now. Safe to
-// call concurrently.
+// NewIncarnation returns an incarnation for a process starting now. Each
+// call in a process returns a later Start than the one before, even on a
+// clock too coarse to tell them apart, so that a transport restarted in the
+// same process is never taken for an older one. Safe to call concurrently.
 func NewIncarnation() Incarnation {
 	var b [4]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return Incarnation{Start: time.Now().UnixNano(), Nonce: binary.BigEndian.Uint32(b[:])}
+	for {
+		last := lastStart.Load()
+		start := max(time.Now().UnixNano(), last+1)
+		if lastStart.CompareAndSwap(last, start) {
+			return Incarnation{Start: start, Nonce: binary.BigEndian.Uint32(b[:])}
+		}
+	}
 }
+
+// lastStart is the Start NewIncarnation last returned in this process.
+var lastStart atomic.Int64
 
 // IsZero reports whether i is the zero Incarnation.
 func (i Incarnation) IsZero() bool { return i == Incarnation{} }
