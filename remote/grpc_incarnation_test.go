@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/synod/synod/remote"
+	"github.com/synod/synod/remote/remotetest"
 )
 
 // replaceWithin bounds how soon a restarted node must be admitted when its
@@ -203,6 +208,19 @@ func TestGRPCOlderIncarnationIsRefused(t *testing.T) {
 	}
 	if got := n1.tr.Stats().Rejected[remote.Rejection{Stage: remote.StageHandshake, Reason: "superseded"}]; got == 0 {
 		t.Error("the refusal is not counted")
+	}
+
+	// So is a hand-written stream claiming node 2 with no incarnation at
+	// all, as a build before incarnations would send, and its frames are
+	// not delivered.
+	for what, raw := range map[string]grpc.ClientStream{
+		"without an incarnation":  remotetest.RawStream(t, c.addrs[1], clusterName, 2),
+		"of an older incarnation": remotetest.RawStreamAs(t, c.addrs[1], clusterName, 2, remote.Incarnation{Start: 1999, Nonce: 1 << 31}),
+	} {
+		_ = raw.SendMsg(seq(9))
+		if err := raw.RecvMsg(new([]byte)); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "superseded") {
+			t.Errorf("a stream of node 2 %s: %v, want refused as superseded", what, err)
+		}
 	}
 
 	// The newer process is untouched: still up, and heard.
