@@ -78,6 +78,7 @@ func (l *grpcLink) newConn(a *dialAttempt) (*grpc.ClientConn, error) {
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: grpcKeepaliveTime, Timeout: grpcKeepaliveTimeout, PermitWithoutStream: true}),
 		grpc.WithInitialWindowSize(grpcWindow),
 		grpc.WithInitialConnWindowSize(grpcWindow),
+		// Nothing the resolver says may change how frames travel.
 		grpc.WithDisableServiceConfig(),
 		grpc.WithDefaultCallOptions(
 			grpc.ForceCodecV2(frameCodec{}),
@@ -148,12 +149,20 @@ func describeConnectError(err error) string {
 			if rest, ok := strings.CutPrefix(s, `connection error: desc = "`); ok {
 				s = strings.TrimPrefix(strings.TrimSuffix(rest, `"`), "transport: ")
 			}
-			switch {
+			switch _, alert, tlsAlert := strings.Cut(s, "remote error: tls: "); {
+			case tlsAlert:
+				// Our side of the TLS handshake went through; the server
+				// then refused our certificate.
+				s = "tls handshake refused by the peer: " + alert
 			case strings.Contains(s, "looked like an HTTP/1.1 header"):
 				// Another program on that port: a web server, often.
 				s = "not a synod node: it answered in HTTP/1.1"
+			case strings.Contains(s, "broken pipe") || strings.Contains(s, "connection reset by peer"):
+				s = "the peer closed the connection"
+			case strings.HasPrefix(s, "error reading server preface: EOF"):
+				s = "the peer closed the connection before answering"
 			case strings.HasPrefix(s, "error reading server preface"):
-				s = "not a synod node (no HTTP/2 answer): " + s
+				s = "no HTTP/2 answer: " + s
 			}
 		} else {
 			s = err.Error()

@@ -125,7 +125,13 @@ func TestDescribeConnectError(t *testing.T) {
 			"tls handshake: x509: certificate signed by unknown authority"},
 		{status.Error(codes.Unavailable, "synod: transport closing"), "synod: transport closing"},
 		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: EOF"`),
-			"not a synod node (no HTTP/2 answer): error reading server preface: EOF"},
+			"the peer closed the connection before answering"},
+		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: remote error: tls: certificate required"`),
+			"tls handshake refused by the peer: certificate required"},
+		{status.Error(codes.Unavailable, `connection error: desc = "transport: write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"`),
+			"the peer closed the connection"},
+		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: unexpected EOF"`),
+			"no HTTP/2 answer: error reading server preface: unexpected EOF"},
 		{status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: http2: failed reading the frame payload: `+
 			`http2: frame too large, note that the frame header looked like an HTTP/1.1 header"`), "not a synod node: it answered in HTTP/1.1"},
 	} {
