@@ -96,7 +96,7 @@ func (e *Endpoint) refuse(src *peer, from NodeID, event, reason string, detail f
 	if e.rejecter != nil {
 		e.rejecter.FrameRejected(from, reason)
 	}
-	ok, suppressed := e.limit.allow(Rejection{StageFrame, reason}, time.Now())
+	ok, suppressed := e.limit.allow(logKey{kind: Rejection{StageFrame, reason}}, time.Now())
 	if !ok {
 		return
 	}

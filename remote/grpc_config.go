@@ -61,8 +61,28 @@ type GRPCConfig struct {
 	// DefaultReconnectMin and DefaultReconnectMax.
 	ReconnectMin, ReconnectMax time.Duration
 	// Logger receives connection events (peer_up, peer_down,
-	// handshake_rejected, …). The zero Logger discards everything.
+	// peer_unreachable, peer_reachable, handshake_rejected, superseded, …).
+	// The zero Logger discards everything.
 	Logger zerolog.Logger
+	// Incarnation names this run of the node's process in every
+	// handshake; see Incarnation. Zero means NewIncarnation(), drawn by
+	// NewGRPCTransport, which is what a process wants unless it keeps a
+	// counter of its own that survives a clock stepped back.
+	Incarnation Incarnation
+	// OnSuperseded, when set, is called once this transport learns that a
+	// newer incarnation of its node id took part in the cluster: a peer
+	// refused it with reason "superseded". By then the transport has
+	// stopped taking part for good: its streams are closed, it dials no
+	// peer, refuses every stream, and Send drops every frame; it logs one
+	// error line (event "superseded") naming the node id and what the peer
+	// said of the newer incarnation. reason is that line's reason, for
+	// people. The owner should stop the node and exit with a status that
+	// says it cannot start: another process answers for this id.
+	//
+	// It is called at most once, from one of the transport's goroutines,
+	// never after Close returns. It must not block and must not call Close
+	// (Close waits for that goroutine); hand the news to another goroutine.
+	OnSuperseded func(reason string)
 }
 
 // Validate reports the first problem with c, naming the field; the error
@@ -100,6 +120,8 @@ func (c GRPCConfig) Validate() error {
 		return bad("TLS", "ClientCAs (the cluster CA) must be set")
 	case c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil:
 		return bad("TLS", "no certificate")
+	case !c.Incarnation.IsZero() && c.Incarnation.Start <= 0:
+		return bad("Incarnation", "Start must be positive, got %d", c.Incarnation.Start)
 	}
 	listen := c.Listen
 	if c.Listener != nil {
@@ -148,6 +170,9 @@ func (c GRPCConfig) withDefaults() GRPCConfig {
 	}
 	if c.ReconnectMax == 0 {
 		c.ReconnectMax = DefaultReconnectMax
+	}
+	if c.Incarnation.IsZero() {
+		c.Incarnation = NewIncarnation()
 	}
 	return c
 }

@@ -55,6 +55,8 @@ func TestGRPCConfigValidate(t *testing.T) {
 			c.TLS.Certificates = nil
 		}},
 		{"Insecure", func(c *remote.GRPCConfig) { c.TLS, c.Insecure = ca.mtls(1), true }},
+		{"Incarnation", func(c *remote.GRPCConfig) { c.Incarnation = remote.Incarnation{Start: -1, Nonce: 7} }},
+		{"Incarnation", func(c *remote.GRPCConfig) { c.Incarnation = remote.Incarnation{Nonce: 7} }},
 	}
 	for _, tc := range cases {
 		cfg := good()

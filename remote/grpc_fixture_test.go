@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/url"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,13 @@ func (c *grpcCluster) start(cfg remote.GRPCConfig) *grpcNode {
 }
 
 func (c *grpcCluster) shutdown() {
+	if c.t.Failed() {
+		// What each node logged is the first thing to read when a test of
+		// connection timing fails.
+		for _, n := range c.nodes {
+			n.logs.dump(c.t, n.id)
+		}
+	}
 	for _, n := range c.nodes {
 		if err := n.tr.Close(); err != nil {
 			c.t.Errorf("node %d: close: %v", n.id, err)
@@ -159,6 +167,7 @@ func (n *grpcNode) awaitEvent(t *testing.T, want remote.PeerEvent) {
 type logWatch struct {
 	mu    sync.Mutex
 	lines []map[string]any
+	at    []time.Time   // when each line was written
 	wake  chan struct{} // closed and replaced on every line
 }
 
@@ -174,10 +183,35 @@ func (w *logWatch) Write(p []byte) (int, error) {
 			line = map[string]any{"unparsed": sc.Text()}
 		}
 		w.lines = append(w.lines, line)
+		w.at = append(w.at, time.Now())
 	}
 	close(w.wake)
 	w.wake = make(chan struct{})
 	return len(p), nil
+}
+
+// when returns when line, one that await or awaitLine returned, was
+// written.
+func (w *logWatch) when(line map[string]any) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, l := range w.lines {
+		if reflect.ValueOf(l).UnsafePointer() == reflect.ValueOf(line).UnsafePointer() {
+			return w.at[i]
+		}
+	}
+	panic("when: a line this watch did not collect")
+}
+
+// dump writes every line collected to the test's log.
+func (w *logWatch) dump(t *testing.T, id remote.NodeID) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, l := range w.lines {
+		b, _ := json.Marshal(l)
+		t.Logf("%s node %d: %s", w.at[i].Format("15:04:05.000"), id, b)
+	}
 }
 
 // await waits for a line with the given event and reason ("" matches any

@@ -22,6 +22,13 @@ const (
 	// may hold any bytes, as Frame.Cluster may.
 	mdCluster = "synod-cluster-bin"
 	mdNode    = "synod-node"
+	// mdIncarnation is the sender's Incarnation. Builds before it existed
+	// do not send it, and ignore it (they read only the keys above), so it
+	// was added without a new version: a version "2" would be refused by
+	// every older node, and a rolling upgrade would cut the upgraded nodes
+	// off from the others. A handshake without it is of the zero
+	// Incarnation, older than any other.
+	mdIncarnation = "synod-incarnation"
 
 	handshakeVersion = "1"
 	// maxClusterLen bounds the cluster id a handshake may carry.
@@ -37,19 +44,27 @@ const (
 	rejectNoCertificate    = "no_certificate"
 	rejectTLSHandshake     = "tls_handshake"
 	rejectUnexpectedNode   = "unexpected_node"
+	// rejectSuperseded: a process of the node whose incarnation is older
+	// than one already admitted (see Incarnation).
+	rejectSuperseded = "superseded"
 	// rejectWrongCluster and rejectUnknownNode are shared with the
 	// Endpoint's frame checks (endpoint_receive.go).
 )
 
 // handshake is what each end of a stream says about itself.
 type handshake struct {
-	Cluster string
-	Node    NodeID
+	Cluster     string
+	Node        NodeID
+	Incarnation Incarnation // zero from builds that do not send one
 }
 
 // metadata encodes h as gRPC metadata.
 func (h handshake) metadata() metadata.MD {
-	return metadata.Pairs(mdVersion, handshakeVersion, mdCluster, h.Cluster, mdNode, h.Node.String())
+	md := metadata.Pairs(mdVersion, handshakeVersion, mdCluster, h.Cluster, mdNode, h.Node.String())
+	if !h.Incarnation.IsZero() {
+		md.Set(mdIncarnation, h.Incarnation.wire())
+	}
+	return md
 }
 
 // handshakeError is a refused handshake: reason is one of the reject
@@ -73,8 +88,9 @@ func reasonOf(err error, fallback string) string {
 
 // parseHandshake reads the handshake from the metadata a peer sent. It
 // checks only the form: exactly one value per key, the version this
-// build speaks, a non-empty cluster id of at most maxClusterLen bytes, and
-// a node id in canonical decimal, not zero. Whether that cluster and node
+// build speaks, a non-empty cluster id of at most maxClusterLen bytes, a
+// node id in canonical decimal, not zero, and at most one incarnation, in
+// its canonical form (none is the zero Incarnation). Whether that cluster and node
 // are welcome is the caller's decision. It never panics, whatever md
 // holds, and is safe to call concurrently.
 func parseHandshake(md metadata.MD) (handshake, error) {
@@ -107,7 +123,17 @@ func parseHandshake(md metadata.MD) (handshake, error) {
 	if !ok {
 		return handshake{}, &handshakeError{rejectMalformed, fmt.Sprintf("node id %.24q", node)}
 	}
-	return handshake{Cluster: cluster, Node: id}, nil
+	h := handshake{Cluster: cluster, Node: id}
+	switch incs := md.Get(mdIncarnation); len(incs) {
+	case 0:
+	case 1:
+		if h.Incarnation, ok = parseIncarnation(incs[0]); !ok {
+			return handshake{Cluster: cluster, Node: id}, &handshakeError{rejectMalformed, fmt.Sprintf("incarnation %.32q", incs[0])}
+		}
+	default:
+		return handshake{Cluster: cluster, Node: id}, &handshakeError{rejectMalformed, fmt.Sprintf("%d values for %s, want at most 1", len(incs), mdIncarnation)}
+	}
+	return h, nil
 }
 
 // parseNodeID accepts exactly the strings NodeID.String produces for

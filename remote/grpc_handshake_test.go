@@ -2,6 +2,7 @@ package remote
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +12,14 @@ import (
 )
 
 func TestParseHandshake(t *testing.T) {
-	good := handshake{Cluster: "prod", Node: 3}
+	good := handshake{Cluster: "prod", Node: 3, Incarnation: Incarnation{Start: 1767225600123456789, Nonce: 42}}
 	if h, err := parseHandshake(good.metadata()); err != nil || h != good {
 		t.Fatalf("round trip: %+v, %v", h, err)
+	}
+	// An older build sends no incarnation: the zero one.
+	old := handshake{Cluster: "prod", Node: 3}
+	if h, err := parseHandshake(old.metadata()); err != nil || h != old || len(old.metadata().Get(mdIncarnation)) != 0 {
+		t.Fatalf("handshake of an older build: %+v, %v", h, err)
 	}
 	with := func(edit func(metadata.MD)) metadata.MD {
 		md := good.metadata()
@@ -24,18 +30,26 @@ func TestParseHandshake(t *testing.T) {
 		md     metadata.MD
 		reason string
 	}{
-		"no metadata":     {nil, rejectMalformed},
-		"no version":      {with(func(md metadata.MD) { md.Delete(mdVersion) }), rejectMalformed},
-		"other version":   {with(func(md metadata.MD) { md.Set(mdVersion, "2") }), rejectVersion},
-		"two clusters":    {with(func(md metadata.MD) { md.Append(mdCluster, "other") }), rejectMalformed},
-		"empty cluster":   {with(func(md metadata.MD) { md.Set(mdCluster, "") }), rejectMalformed},
-		"long cluster":    {with(func(md metadata.MD) { md.Set(mdCluster, strings.Repeat("c", 256)) }), rejectMalformed},
-		"no node":         {with(func(md metadata.MD) { md.Delete(mdNode) }), rejectMalformed},
-		"node zero":       {with(func(md metadata.MD) { md.Set(mdNode, "0") }), rejectMalformed},
-		"leading zero":    {with(func(md metadata.MD) { md.Set(mdNode, "03") }), rejectMalformed},
-		"signed node":     {with(func(md metadata.MD) { md.Set(mdNode, "+3") }), rejectMalformed},
-		"node overflow":   {with(func(md metadata.MD) { md.Set(mdNode, "18446744073709551616") }), rejectMalformed},
-		"node not number": {with(func(md metadata.MD) { md.Set(mdNode, "three") }), rejectMalformed},
+		"no metadata":      {nil, rejectMalformed},
+		"no version":       {with(func(md metadata.MD) { md.Delete(mdVersion) }), rejectMalformed},
+		"other version":    {with(func(md metadata.MD) { md.Set(mdVersion, "2") }), rejectVersion},
+		"two clusters":     {with(func(md metadata.MD) { md.Append(mdCluster, "other") }), rejectMalformed},
+		"empty cluster":    {with(func(md metadata.MD) { md.Set(mdCluster, "") }), rejectMalformed},
+		"long cluster":     {with(func(md metadata.MD) { md.Set(mdCluster, strings.Repeat("c", 256)) }), rejectMalformed},
+		"no node":          {with(func(md metadata.MD) { md.Delete(mdNode) }), rejectMalformed},
+		"node zero":        {with(func(md metadata.MD) { md.Set(mdNode, "0") }), rejectMalformed},
+		"leading zero":     {with(func(md metadata.MD) { md.Set(mdNode, "03") }), rejectMalformed},
+		"signed node":      {with(func(md metadata.MD) { md.Set(mdNode, "+3") }), rejectMalformed},
+		"node overflow":    {with(func(md metadata.MD) { md.Set(mdNode, "18446744073709551616") }), rejectMalformed},
+		"node not number":  {with(func(md metadata.MD) { md.Set(mdNode, "three") }), rejectMalformed},
+		"two incarnations": {with(func(md metadata.MD) { md.Append(mdIncarnation, "1.1") }), rejectMalformed},
+	}
+	for _, inc := range []string{"", "1", "1.", ".1", "0.1", "-1.1", "01.1", "1.01", "1.-1", " 1.1", "1.1 ", "1.4294967296",
+		"9223372036854775808.1", "1.1.1", "1e3.1", "+1.1"} {
+		cases["incarnation "+strconv.Quote(inc)] = struct {
+			md     metadata.MD
+			reason string
+		}{with(func(md metadata.MD) { md.Set(mdIncarnation, inc) }), rejectMalformed}
 	}
 	for name, tc := range cases {
 		_, err := parseHandshake(tc.md)
@@ -47,18 +61,22 @@ func TestParseHandshake(t *testing.T) {
 }
 
 // FuzzParseHandshake feeds parseHandshake metadata built from arbitrary
-// strings; a NUL in an input splits it into several values for its key.
-// Parsing never panics, fails only with a handshakeError, and what parses
-// is exactly what the handshake's own encoding would give back.
+// strings; a NUL in an input splits it into several values for its key,
+// and an empty one leaves its key out. Parsing never panics, fails only
+// with a handshakeError, and what parses is exactly what the handshake's
+// own encoding would give back.
 func FuzzParseHandshake(f *testing.F) {
-	f.Add("1", "prod", "3")
-	f.Add("1", "prod\x00prod", "3")
-	f.Add("1", "", "18446744073709551615")
-	f.Add("2", "prod", "03")
-	f.Add("1", "\xff\x00", "-1")
-	f.Fuzz(func(t *testing.T, version, cluster, node string) {
+	f.Add("1", "prod", "3", "")
+	f.Add("1", "prod", "3", "1767225600123456789.42")
+	f.Add("1", "prod", "3", "1.0\x001.0")
+	f.Add("1", "prod", "3", "0.0")
+	f.Add("1", "prod\x00prod", "3", "")
+	f.Add("1", "", "18446744073709551615", "")
+	f.Add("2", "prod", "03", "")
+	f.Add("1", "\xff\x00", "-1", "")
+	f.Fuzz(func(t *testing.T, version, cluster, node, incarnation string) {
 		md := metadata.MD{}
-		for key, v := range map[string]string{mdVersion: version, mdCluster: cluster, mdNode: node} {
+		for key, v := range map[string]string{mdVersion: version, mdCluster: cluster, mdNode: node, mdIncarnation: incarnation} {
 			if v != "" {
 				md[key] = strings.Split(v, "\x00")
 			}
@@ -71,8 +89,9 @@ func FuzzParseHandshake(f *testing.F) {
 			}
 			return
 		}
-		if version != handshakeVersion || h.Cluster != cluster || h.Node.String() != node || h.Node == 0 {
-			t.Fatalf("parsed %+v from version %q, cluster %q, node %q", h, version, cluster, node)
+		if version != handshakeVersion || h.Cluster != cluster || h.Node.String() != node || h.Node == 0 ||
+			(incarnation == "") != h.Incarnation.IsZero() || (incarnation != "" && h.Incarnation.wire() != incarnation) {
+			t.Fatalf("parsed %+v from version %q, cluster %q, node %q, incarnation %q", h, version, cluster, node, incarnation)
 		}
 		if again, err := parseHandshake(h.metadata()); err != nil || again != h {
 			t.Fatalf("re-parse of %+v: %+v, %v", h, again, err)
@@ -132,5 +151,27 @@ func TestIsLoopback(t *testing.T) {
 		if got := isLoopback(addr); got != want {
 			t.Errorf("isLoopback(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// Incarnations drawn one after another in a process are ordered, however
+// coarse the clock, and their wire form parses back.
+func TestNewIncarnationIsOrdered(t *testing.T) {
+	prev := NewIncarnation()
+	for range 1000 {
+		next := NewIncarnation()
+		if !prev.Before(next) || next.Start <= prev.Start {
+			t.Fatalf("%+v drawn after %+v", next, prev)
+		}
+		if back, ok := parseIncarnation(next.wire()); !ok || back != next {
+			t.Fatalf("wire form %q of %+v parses as %+v, %v", next.wire(), next, back, ok)
+		}
+		prev = next
+	}
+	if (Incarnation{}).Before(Incarnation{}) || !(Incarnation{}).Before(prev) || prev.Before(Incarnation{}) {
+		t.Error("the zero incarnation must be older than any other")
+	}
+	if a, b := (Incarnation{Start: 5, Nonce: 1}), (Incarnation{Start: 5, Nonce: 2}); !a.Before(b) || b.Before(a) {
+		t.Error("the nonce must break a tie of Start")
 	}
 }

@@ -50,7 +50,7 @@ func (t *GRPCTransport) rejectConnection(remote net.Addr, reason, detail string)
 		return
 	}
 	t.rejections.add(StageConnection, reason)
-	ok, suppressed := t.logLimit.allow(Rejection{StageConnection, reason}, time.Now())
+	ok, suppressed := t.logLimit.allow(logKey{kind: Rejection{StageConnection, reason}}, time.Now())
 	if !ok {
 		return
 	}

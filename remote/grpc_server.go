@@ -18,37 +18,82 @@ import (
 )
 
 // frames serves one inbound stream: a peer's outbound stream to this node.
-// It checks the peer's handshake, answers with this node's, and hands every
-// frame to recv until the stream ends. It implements grpcFrameServer; gRPC
-// runs it on a goroutine of its own per stream.
+// It checks the peer's handshake, admits its incarnation, answers with this
+// node's handshake, and hands every frame to recv until the stream ends or
+// a newer incarnation of the peer replaces this one. It implements
+// grpcFrameServer; gRPC runs it on a goroutine of its own per stream.
 func (t *GRPCTransport) frames(stream grpc.ServerStream) error {
 	ctx := stream.Context()
+	remote := remoteAddr(ctx)
 	h, l, err := t.admit(ctx)
 	if err != nil {
 		reason := reasonOf(err, rejectMalformed)
-		t.reject(l, h.Node, "server", reason, remoteAddr(ctx), err)
-		return status.Error(refusalCode(reason), "synod handshake: "+reason)
+		t.reject(l, h.Node, "server", reason, remote, err)
+		return refusal(reason, err)
 	}
 	if !t.enter() {
 		return status.Error(codes.Unavailable, "synod: transport closing")
 	}
 	defer t.wg.Done()
+	ref := newStreamRef(h.Incarnation, true)
+	if err := t.addStream(l, ref, addrString(remote)); err != nil {
+		if errors.Is(err, errSelfSuperseded) {
+			// Not "superseded": that would tell the peer that it was.
+			return status.Error(codes.Unavailable, "synod: this node was superseded")
+		}
+		t.reject(l, h.Node, "server", rejectSuperseded, remote, err)
+		return refusal(rejectSuperseded, err)
+	}
+	reason := "inbound_closed"
+	defer func() { t.dropStream(l, ref, reason) }()
 	if err := stream.SendHeader(t.hello.metadata()); err != nil {
 		return err
 	}
 
-	t.updateState(l, "", func(s *linkState) { s.inbound++ })
-	l.kick()
-	reason := "inbound_closed"
-	defer func() { t.updateState(l, reason, func(s *linkState) { s.inbound-- }) }()
+	// The frames are read on a goroutine of their own so that this one can
+	// end the stream when a newer incarnation replaces this one: a stream of
+	// a dead process, half-open, might never end by itself.
+	type ending struct {
+		err error
+		why string
+	}
+	done := make(chan ending, 1)
+	t.wg.Add(1) // this handler holds the WaitGroup above zero
+	go func() {
+		defer t.wg.Done()
+		var e ending
+		e.err = t.receive(stream, l, ref, &e.why)
+		done <- e
+	}()
+	select {
+	case e := <-done:
+		if e.why != "" {
+			reason = e.why
+		}
+		return e.err
+	case <-ref.stop:
+		reason = ref.why
+		if ref.why == stopReplaced {
+			// Tell the peer why, in case it is alive: it must stop.
+			return refusal(rejectSuperseded, &handshakeError{rejectSuperseded, ref.detail})
+		}
+		return status.Error(codes.Unavailable, "synod: this node was superseded")
+	}
+}
+
+// receive hands every frame of an admitted stream to recv until the stream
+// ends, and says why in *why when that is worth a reason of its own. A
+// stream whose incarnation was replaced delivers nothing more.
+func (t *GRPCTransport) receive(stream grpc.ServerStream, l *grpcLink, ref *streamRef, why *string) error {
+	remote := remoteAddr(stream.Context())
 	for {
 		var b []byte
 		if err := stream.RecvMsg(&b); err != nil {
 			if status.Code(err) == codes.ResourceExhausted {
 				// gRPC refused a message above MaxRecvMsgSize; the stream
 				// is unusable after that, and the peer reconnects.
-				t.refuseFrame(l, remoteAddr(ctx), -1)
-				reason = "inbound_oversize"
+				t.refuseFrame(l, remote, -1)
+				*why = "inbound_oversize"
 			}
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -58,17 +103,34 @@ func (t *GRPCTransport) frames(stream grpc.ServerStream) error {
 		if len(b) > t.cfg.MaxFrameSize {
 			// gRPC enforces the same limit; this is the check of record,
 			// should the two ever disagree.
-			t.refuseFrame(l, remoteAddr(ctx), len(b))
+			t.refuseFrame(l, remote, len(b))
 			continue
 		}
 		if t.closing.Load() {
 			return status.Error(codes.Unavailable, "synod: transport closing")
 		}
-		// Counted first, so that whatever a receiver observed is already
-		// in Stats when it looks.
-		t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.received })
-		t.recv(l.id, b)
+		if !t.deliver(l, ref, b) {
+			return nil // the handler has ended the stream, or is ending it
+		}
 	}
+}
+
+// deliver hands b, received on ref's stream, to recv, unless a newer
+// incarnation of the peer has replaced ref's. The check and the delivery
+// hold l.recvMu, which every stream of the peer takes to deliver: once a
+// frame of the newer incarnation was delivered, none of an older one can
+// follow, even one that was being read at the moment it was replaced.
+func (t *GRPCTransport) deliver(l *grpcLink, ref *streamRef, b []byte) bool {
+	l.recvMu.Lock()
+	defer l.recvMu.Unlock()
+	if ref.stopped() {
+		return false
+	}
+	// Counted first, so that whatever a receiver observed is already in
+	// Stats when it looks.
+	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.received })
+	t.recv(l.id, b)
+	return true
 }
 
 // admit checks the handshake of an inbound stream and returns the peer's
@@ -117,7 +179,7 @@ func (t *GRPCTransport) reject(l *grpcLink, node NodeID, side, reason string, re
 	}
 	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.rejected })
 	t.rejections.add(stage, reason)
-	ok, suppressed := t.logLimit.allow(Rejection{stage, reason}, time.Now())
+	ok, suppressed := t.logLimit.allow(logKey{side: side, kind: Rejection{stage, reason}}, time.Now())
 	if !ok {
 		return
 	}
@@ -134,7 +196,7 @@ func (t *GRPCTransport) reject(l *grpcLink, node NodeID, side, reason string, re
 func (t *GRPCTransport) refuseFrame(l *grpcLink, remote net.Addr, size int) {
 	t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.refused })
 	t.rejections.add(StageFrame, rejectOversize)
-	ok, suppressed := t.logLimit.allow(Rejection{StageFrame, rejectOversize}, time.Now())
+	ok, suppressed := t.logLimit.allow(logKey{kind: Rejection{StageFrame, rejectOversize}}, time.Now())
 	if !ok {
 		return
 	}
@@ -150,18 +212,6 @@ func (t *GRPCTransport) refuseFrame(l *grpcLink, remote net.Addr, size int) {
 // that this transport delivered from node from. The Endpoint logs it.
 func (t *GRPCTransport) FrameRejected(from NodeID, reason string) {
 	t.rejections.add(StageFrame, reason)
-}
-
-// refusalCode is the gRPC status a refused handshake ends the stream with.
-func refusalCode(reason string) codes.Code {
-	switch reason {
-	case rejectMalformed, rejectVersion:
-		return codes.InvalidArgument
-	case rejectNoCertificate:
-		return codes.Unauthenticated
-	default:
-		return codes.PermissionDenied
-	}
 }
 
 // verifiedLeaf returns the peer's certificate from ctx if the TLS handshake

@@ -70,10 +70,17 @@ var ErrTransportClosed = errors.New("remote: grpc transport closed")
 // Send never blocks: frames wait in a bounded queue per peer, drained by
 // one goroutine per peer that owns the stream, reconnects with backoff
 // while the peer is down, and keeps the queue meanwhile. A peer that
-// dials in ends that backoff, so a restarted node is heard at once.
+// dials in ends that backoff, so a restarted node is heard at once. A peer
+// that stays unreachable is logged (peer_unreachable, see grpc_reach.go)
+// and PeerStatus says why.
+//
+// Every handshake names the sender's Incarnation, and a node admits one
+// incarnation of each peer at a time: a newer one replaces the older at
+// once, and an older one is refused as superseded. A transport that learns
+// it was superseded stops taking part and calls GRPCConfig.OnSuperseded.
 //
 // A peer is up, for NotifyPeers and Stats, while both its streams are
-// established; see grpc_peer.go.
+// established with the same incarnation; see grpc_peer.go.
 //
 // All methods are safe for concurrent use.
 type GRPCTransport struct {
@@ -103,6 +110,11 @@ type GRPCTransport struct {
 	created    time.Time       // when NewGRPCTransport ran: the Since of a peer never seen
 	rejections rejectionCounts // every refused input, by stage and reason
 	logLimit   logLimiter      // of the log lines about refused input
+
+	// superseded is set, and quit closed, once a peer said it admitted a
+	// newer incarnation of this node (see supersede).
+	superseded atomic.Bool
+	quit       chan struct{}
 }
 
 // NewGRPCTransport validates cfg, applies its defaults and binds the
@@ -123,16 +135,19 @@ func NewGRPCTransport(cfg GRPCConfig) (*GRPCTransport, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t := &GRPCTransport{
 		cfg:     cfg,
-		hello:   handshake{Cluster: cfg.Cluster, Node: cfg.Self},
+		hello:   handshake{Cluster: cfg.Cluster, Node: cfg.Self, Incarnation: cfg.Incarnation},
 		log:     cfg.Logger.With().Str("component", "grpc_transport").Uint64("node", uint64(cfg.Self)).Logger(),
 		lis:     lis,
 		links:   make(map[NodeID]*grpcLink, len(cfg.Peers)),
 		ctx:     ctx,
 		cancel:  cancel,
 		created: time.Now(),
+		quit:    make(chan struct{}),
 	}
 	for id, addr := range cfg.Peers {
-		t.links[id] = &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1)}
+		l := &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1)}
+		l.state.reach.downSince = t.created
+		t.links[id] = l
 	}
 	t.server = grpc.NewServer(t.serverOptions()...)
 	t.server.RegisterService(&grpcServiceDesc, t)
@@ -161,9 +176,13 @@ func (t *GRPCTransport) serverOptions() []grpc.ServerOption {
 // was bound when Listen asked for port 0.
 func (t *GRPCTransport) Addr() net.Addr { return t.lis.Addr() }
 
-// Start creates a lazy gRPC client connection per peer, starts serving,
-// and starts one link goroutine per peer. recv is called from the inbound
-// stream handlers, one per peer, so possibly concurrently; see Transport.
+// Incarnation returns the incarnation this transport names in its
+// handshakes: GRPCConfig.Incarnation, or the one NewGRPCTransport drew.
+func (t *GRPCTransport) Incarnation() Incarnation { return t.hello.Incarnation }
+
+// Start starts serving and starts one link goroutine per peer, which
+// dials it at once. recv is called from the inbound stream handlers, one
+// at a time per peer but concurrently across peers; see Transport.
 func (t *GRPCTransport) Start(recv func(from NodeID, frame []byte)) error {
 	if recv == nil {
 		return errors.New("remote: grpc transport: recv must not be nil")
@@ -176,21 +195,18 @@ func (t *GRPCTransport) Start(recv func(from NodeID, frame []byte)) error {
 	case t.started:
 		return errors.New("remote: grpc transport: already started")
 	}
-	for _, l := range t.links {
-		if err := l.dial(); err != nil {
-			for _, l := range t.links {
-				l.closeConn()
-			}
-			return err
-		}
-	}
 	t.started, t.recv = true, recv
 	if t.cfg.Insecure {
 		t.log.Warn().Str("event", "insecure_plaintext").Str("addr", t.lis.Addr().String()).
 			Str("reason", "Insecure is set: frames travel unauthenticated and unencrypted").Send()
 	}
 	t.log.Info().Str("event", "transport_started").Str("addr", t.lis.Addr().String()).
-		Bool("tls", t.cfg.TLS != nil).Int("peers", len(t.links)).Send()
+		Bool("tls", t.cfg.TLS != nil).Int("peers", len(t.links)).Str("incarnation", t.hello.Incarnation.String()).Send()
+	t.stateMu.Lock()
+	for _, l := range t.links {
+		l.state.reach.downSince = time.Now()
+	}
+	t.stateMu.Unlock()
 
 	t.wg.Add(1 + len(t.links))
 	go func() {
@@ -207,10 +223,10 @@ func (t *GRPCTransport) Start(recv func(from NodeID, frame []byte)) error {
 
 // Send copies frame into to's queue. It returns false, counting a drop,
 // when to is not a configured peer, frame exceeds MaxFrameSize, the queue
-// is full, or the transport is closed. It never blocks.
+// is full, or the transport is closed or superseded. It never blocks.
 func (t *GRPCTransport) Send(to NodeID, frame []byte) bool {
 	l := t.links[to]
-	if l == nil || t.closing.Load() || len(frame) > t.cfg.MaxFrameSize {
+	if l == nil || t.closing.Load() || t.superseded.Load() || len(frame) > t.cfg.MaxFrameSize {
 		t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.dropped })
 		return false
 	}
@@ -247,7 +263,6 @@ func (t *GRPCTransport) Close() error {
 	}
 	t.wg.Wait()
 	for _, l := range t.links {
-		l.closeConn()
 		for drained := false; !drained; {
 			select {
 			case <-l.queue:

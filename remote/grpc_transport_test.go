@@ -84,7 +84,7 @@ func TestGRPCRefusesAnotherCluster(t *testing.T) {
 		t.Errorf("log line %v", line)
 	}
 	n2.logs.await(t, "handshake_rejected", "wrong_cluster")
-	n2.logs.await(t, "handshake_refused", "synod handshake: wrong_cluster")
+	n2.logs.await(t, "handshake_refused", "wrong_cluster")
 	n2.tr.Send(1, seq(1))
 
 	s := n1.tr.Stats()
@@ -108,7 +108,7 @@ func TestGRPCRefusesUnknownNode(t *testing.T) {
 	if line["peer"] != float64(9) {
 		t.Errorf("log line %v", line)
 	}
-	stranger.logs.await(t, "handshake_refused", "synod handshake: unknown_node")
+	stranger.logs.await(t, "handshake_refused", "unknown_node")
 	if s := n1.tr.Stats(); s.HandshakesRejected == 0 || s.Peers[2].HandshakesRejected != 0 {
 		t.Errorf("node 1 stats %+v", s)
 	}

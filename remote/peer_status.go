@@ -10,8 +10,12 @@ type PeerStatus struct {
 	Address string
 	// Up is whether the transport can talk with the peer in both directions.
 	Up bool
-	// LastError is the last failure to reach the peer, empty once it is up
-	// or before any attempt failed.
+	// LastError is the last failure to reach the peer, in a few words
+	// ("connection refused", "lookup n2: no such host", "handshake
+	// refused: wrong_cluster"; "no answer yet" while a first attempt hangs
+	// past a second; "superseded: ..." once this node was superseded, see
+	// GRPCConfig.OnSuperseded). Empty once the peer is up, or before any
+	// attempt failed.
 	LastError string
 	// Since is when Up last changed (or the transport started, if it never
 	// did).

@@ -78,11 +78,19 @@ const rejectLogInterval = time.Second
 // logLimiter lets at most one log line per key through per interval, and
 // counts the lines it held back, so that a peer streaming garbage cannot
 // flood the log; the counters still see every refusal. Keys must come from
-// a small fixed set (a Rejection, never an address). Safe for concurrent
-// use.
+// a small fixed set (never an address). Safe for concurrent use.
 type logLimiter struct {
 	mu   sync.Mutex
-	last map[Rejection]limited
+	last map[logKey]limited
+}
+
+// logKey is a kind of log line about refused input. side tells the
+// refusals this node makes as a server, those it makes of a server's answer
+// ("client"), and those a peer made of ours ("dialer"): each has its own
+// budget, so that a flood of one kind cannot hide the others.
+type logKey struct {
+	side string
+	kind Rejection
 }
 
 type limited struct {
@@ -92,11 +100,11 @@ type limited struct {
 
 // allow reports whether a line for key may be logged now and, if so, how
 // many lines for key were held back since the last one.
-func (l *logLimiter) allow(key Rejection, now time.Time) (bool, uint64) {
+func (l *logLimiter) allow(key logKey, now time.Time) (bool, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last == nil {
-		l.last = make(map[Rejection]limited)
+		l.last = make(map[logKey]limited)
 	}
 	e, seen := l.last[key]
 	if seen && now.Sub(e.at) < rejectLogInterval {

@@ -7,6 +7,7 @@ package remotetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -36,8 +37,28 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // RawStream opens a frame stream to addr, with a handshake claiming node of
 // cluster, on which the test sends whatever bytes it likes ([]byte
-// messages). The stream and its connection end with the test.
+// messages). The handshake names no incarnation, as builds before
+// incarnations did: a node that has admitted a process of node with one
+// refuses it as superseded. The stream and its connection end with the
+// test.
 func RawStream(t testing.TB, addr, cluster string, node remote.NodeID) grpc.ClientStream {
+	t.Helper()
+	return rawStream(t, addr, metadata.Pairs(
+		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String()))
+}
+
+// RawStreamAs is RawStream with inc in the handshake, as nodes of this
+// build send it. An inc newer than the process of node that addr's node
+// admitted takes that process's place there (and tells it so, should it
+// dial again); an older one is refused.
+func RawStreamAs(t testing.TB, addr, cluster string, node remote.NodeID, inc remote.Incarnation) grpc.ClientStream {
+	t.Helper()
+	return rawStream(t, addr, metadata.Pairs(
+		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String(),
+		"synod-incarnation", fmt.Sprintf("%d.%d", inc.Start, inc.Nonce)))
+}
+
+func rawStream(t testing.TB, addr string, md metadata.MD) grpc.ClientStream {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})))
@@ -46,9 +67,7 @@ func RawStream(t testing.TB, addr, cluster string, node remote.NodeID) grpc.Clie
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); conn.Close() })
-	ctx = metadata.NewOutgoingContext(ctx, metadata.Pairs(
-		"synod-version", "1", "synod-cluster-bin", cluster, "synod-node", node.String()))
-	s, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, wireMethod)
+	s, err := conn.NewStream(metadata.NewOutgoingContext(ctx, md), &grpc.StreamDesc{ClientStreams: true, ServerStreams: true}, wireMethod)
 	if err != nil {
 		t.Fatal(err)
 	}
