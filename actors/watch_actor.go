@@ -41,7 +41,7 @@ type watchShell struct {
 	// inRound is the confirmation whose quorum round runs, 0 if none:
 	// callers arriving meanwhile wait in the pending batch, which is
 	// taken when the round ends (the one coalescing layer).
-	inRound uint64
+	inRound     uint64
 	resign      chan<- error // waiting for the hand-off
 	resignTimer *time.Timer
 	resignGen   uint64               // numbers hand-offs, so a stale abort timer is ignored

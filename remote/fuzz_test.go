@@ -11,7 +11,7 @@ import (
 	"github.com/synod/synod/remote"
 )
 
-// Every decoder of network input has a fuzz target (DESIGN.md, Tests).
+// Every decoder of network input has a fuzz target (README, "Fuzzing").
 // Both targets check that decoding never panics, fails only with the
 // documented sentinels, and that whatever decodes re-encodes to something
 // that decodes to the same value.

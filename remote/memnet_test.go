@@ -211,7 +211,7 @@ func TestMemNetworkPartitionAndHeal(t *testing.T) {
 	all := map[[2]remote.NodeID]bool{{1, 2}: true, {2, 1}: true, {1, 3}: true, {3, 1}: true, {2, 3}: true, {3, 2}: true}
 
 	check("initially", all)
-	n.Cut(1, 3) // the partial partition of DESIGN.md: 1 and 3 both reach 2
+	n.Cut(1, 3) // a partial partition: 1 and 3 both reach 2 (docs/design.md, "The leader-watch")
 	check("cut 1-3", map[[2]remote.NodeID]bool{{1, 2}: true, {2, 1}: true, {2, 3}: true, {3, 2}: true})
 	n.Heal()
 	n.Partition([]remote.NodeID{1}, []remote.NodeID{2, 3})

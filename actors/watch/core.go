@@ -108,10 +108,14 @@ type Core struct {
 	lostAt      time.Duration // report the leader lost at this time
 	campaigning bool
 	campaignID  uint64
-	silent      bool          // the leader's election timeout ran out unheard
-	heardAt     time.Duration // when the last heartbeat of heardTerm arrived
-	heardTerm   uint64
-	noQuorum    bool // this node stepped down for want of a majority, and has heard of no leader since
+	// campaignEnd: a campaign with no Outcome by then is given up (its
+	// request was lost, say, with a proposer that restarted).
+	campaignEnd      time.Duration
+	campaignInstance uint64
+	silent           bool          // the leader's election timeout ran out unheard
+	heardAt          time.Duration // when the last heartbeat of heardTerm arrived
+	heardTerm        uint64
+	noQuorum         bool // this node stepped down for want of a majority, and has heard of no leader since
 
 	lead    leaderState
 	confirm confirmState
@@ -228,6 +232,7 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 	l, _ := DecodeLeader(value)
 	wasLeader := c.role == leader
 	c.term, c.leader, c.campaigning, c.silent, c.noQuorum = term, l, false, false, false
+	c.campaignInstance = 0
 	c.handoffDecided()
 	c.reelect = reelection{}
 	switch {
@@ -242,7 +247,7 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 			c.period++
 		}
 		c.report(Reelected)
-	case c.isSelf(l):
+	case c.isSelf(l) && !first:
 		c.role = leader
 		c.lead = newLeaderState(c.now)
 		c.heartbeat()
@@ -296,7 +301,20 @@ func (c *Core) campaignDone(o proposer.Outcome) {
 func (c *Core) campaign(instance uint64, value []byte, exclusive bool) {
 	c.campaigning = true
 	c.campaignID++
+	c.campaignEnd, c.campaignInstance = c.now+campaignTimeout*c.cfg.ElectionTimeout, instance
 	c.send(c.cfg.Self, &proposer.Propose{ID: c.campaignID, Instance: instance, Value: value, Exclusive: exclusive})
+}
+
+// campaignTimeout, in election timeouts, bounds a campaign that has no
+// Outcome: long enough for any proposer's retries, short enough that a
+// lost request (a proposer restarted with it) costs seconds, not the node.
+const campaignTimeout = 10
+
+// campaignLost gives up a campaign with no Outcome in time, as a failed
+// one: withdrawn, in case the proposer still runs it.
+func (c *Core) campaignLost(instance uint64) {
+	c.send(c.cfg.Self, &proposer.Withdraw{Instance: instance})
+	c.campaignDone(proposer.Outcome{ID: c.campaignID, Instance: instance, Err: proposer.ErrTimeout})
 }
 
 // observe notes that term is decided somewhere, and asks the learner to

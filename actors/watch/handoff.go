@@ -42,8 +42,10 @@ func (c *Core) Resign(target remote.NodeID) bool {
 	}
 	c.role, c.reelect = follower, reelection{}
 	c.resetTimer()
-	c.confirmFailAll(ErrNotLeader)
+	// Reported first, so that the rounds it fails name no leader: not this
+	// node, which no longer leads.
 	c.report(Resigned)
+	c.confirmFailAll(ErrNotLeader)
 	if n := len(c.ready.Events); n > 0 && c.ready.Events[n-1].Reason == Resigned && target != c.cfg.Self {
 		c.ready.Events[n-1].Successor = target
 	}

@@ -58,6 +58,8 @@ func (c *Core) reelectOutcome(o proposer.Outcome) {
 	}
 	c.reelect.active = false
 	if o.Err != nil {
+		// Retried an election timeout later if an ack still asks then.
+		c.reelect.want = false
 		c.reelect.at = c.now + c.cfg.ElectionTimeout
 	}
 }

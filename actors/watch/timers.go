@@ -26,6 +26,9 @@ func (c *Core) timers(act bool) time.Duration {
 		next = min(next, t)
 	}
 	next = min(next, c.confirmTimers(act))
+	if c.campaigning {
+		at(c.campaignEnd, func() { c.campaignLost(c.campaignInstance) })
+	}
 	if c.role == leader {
 		// The lease first: a leader waking from a pause must step down,
 		// not heartbeat a term it may no longer hold.
