@@ -30,5 +30,6 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(runCommand(), demoCommand(), logsCommand(), execCommand(), statusCommand())
+	root.AddCommand(versionCommand())
 	return root
 }
