@@ -1,13 +1,16 @@
-// Package actors is synod's public API: Spawn starts one node's election
-// actors (acceptor, learner, proposer and leader-watch, under a supervisor)
-// inside the caller's protoactor actor system, and the returned Election
-// answers who leads, runs code while this node leads, and guards calls with
-// a confirmation of leadership.
+// Package actors is synod's public API. Start runs one node of a cluster
+// in its own actor system, talking to its peers over gRPC; Spawn starts the
+// same election actors (acceptor, learner, proposer and leader-watch, under
+// a supervisor) inside an actor system of the caller's. The returned
+// Election answers who leads, runs code while this node leads, and guards
+// calls with a confirmation of leadership.
 package actors
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,18 +23,45 @@ import (
 // NodeID names a node of the cluster: an integer above 0, unique in it.
 type NodeID = remote.NodeID
 
+// Transport carries frames between the nodes. Leave Config.Transport nil
+// for gRPC (Config.Listen, TLS, Insecure); remote.MemNetwork provides
+// in-process ones for tests.
+type Transport = remote.Transport
+
 // Config configures one node. Start from DefaultConfig.
 type Config struct {
 	// Cluster names the cluster; nodes of another cluster are refused.
 	Cluster string
 	// Node is this node's id, above 0 and unique in the cluster.
 	Node remote.NodeID
-	// Address is this node's address on Transport.
+	// Address is this node's address on the transport: host:port for
+	// gRPC, where its peers reach it.
 	Address string
 	// Peers maps every other node's id to its address.
 	Peers map[remote.NodeID]string
-	// Transport carries frames between nodes (remote.MemNetwork in tests).
-	Transport remote.Transport
+
+	// With Transport nil, the Election runs a gRPC transport of its own
+	// (remote.GRPCTransport), configured by Listen, Listener, TLS and
+	// Insecure. Without TLS and without Insecure, every address must be on
+	// loopback.
+	//
+	// Listen is the host:port the transport listens on; empty means
+	// Address. Listener, when set, is a listener already bound; Listen is
+	// then ignored. The Election takes it over: Close closes it, and so
+	// does a Start or Spawn that fails.
+	Listen   string
+	Listener net.Listener
+	// TLS secures the transport with mutual TLS; remote.LoadTLS builds
+	// one from PEM files (see docs/operations.md, "Certificates").
+	TLS *tls.Config
+	// Insecure allows plaintext between machines: for networks that are
+	// private and trusted only.
+	Insecure bool
+	// Transport, when set, carries frames instead (remote.MemNetwork in
+	// tests, or a gRPC transport built by the caller). The Election takes
+	// it over: Close closes it, and so does a Start or Spawn that fails.
+	Transport Transport
+
 	// DataDir holds the node's bbolt file. Empty means in-memory stores,
 	// which are NOT durable: for tests and benchmarks only.
 	DataDir string
@@ -92,8 +122,9 @@ func (c Config) Validate() error {
 		return errors.New("actors: Config.Node must be above 0")
 	case c.Address == "":
 		return errors.New("actors: Config.Address must not be empty")
-	case c.Transport == nil:
-		return errors.New("actors: Config.Transport must be set")
+	case c.Transport != nil && (c.Listen != "" || c.Listener != nil || c.TLS != nil || c.Insecure):
+		return errors.New("actors: Config.Listen, Listener, TLS and Insecure configure the gRPC transport the Election runs " +
+			"when Config.Transport is nil; with a Transport of your own, leave them unset")
 	case c.Tick <= 0:
 		return fmt.Errorf("actors: Config.Tick must be positive, got %v", c.Tick)
 	case c.ResignTimeout <= 0:
@@ -107,7 +138,25 @@ func (c Config) Validate() error {
 	if err := c.watchConfig(1).Validate(); err != nil {
 		return fmt.Errorf("actors: %w", err)
 	}
+	if c.Transport == nil {
+		if err := c.grpcConfig().Validate(); err != nil {
+			return fmt.Errorf("actors: gRPC transport (Config.Transport is nil): %w", err)
+		}
+	}
 	return nil
+}
+
+// grpcConfig is the transport the Election runs when Config.Transport is
+// nil.
+func (c Config) grpcConfig() remote.GRPCConfig {
+	listen := c.Listen
+	if listen == "" {
+		listen = c.Address
+	}
+	return remote.GRPCConfig{
+		Self: c.Node, Cluster: c.Cluster, Listen: listen, Listener: c.Listener, Peers: c.Peers,
+		TLS: c.TLS, Insecure: c.Insecure, Logger: c.Logger,
+	}
 }
 
 func (c Config) members() []remote.NodeID {

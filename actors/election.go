@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors/watch"
@@ -30,6 +31,8 @@ import (
 type Election struct {
 	cfg         Config
 	system      *actor.ActorSystem
+	ownSystem   bool // Start's: Close shuts it down
+	tr          Transport
 	ep          *remote.Endpoint
 	db          *storage.DB
 	accStore    acceptor.Store
@@ -50,31 +53,84 @@ type Election struct {
 	watchPID          atomic.Pointer[actor.PID]
 	batches           confirmBatches // Confirm callers on their way to the leader-watch
 
-	leadSlot  chan struct{} // holds a token while a Lead callback runs: never twice at once
-	closeOnce sync.Once
-	closing   atomic.Bool // Close has begun: the root's stop is expected
+	leadSlot     chan struct{} // holds a token while a Lead callback runs: never twice at once
+	closeOnce    sync.Once
+	closing      atomic.Bool   // Close has begun: the root's stop is expected
+	supersededBy atomic.Bool   // the transport was superseded: the root's stop is expected
+	rootGone     atomic.Bool   // the root actor has stopped
+	spawned      chan struct{} // closed when Spawn returns
+}
+
+// Start runs this node in an actor system of its own, which Close shuts
+// down: the usual way to run a node. With cfg.Transport nil it talks to
+// its peers over gRPC, listening on cfg.Listen (or cfg.Address). The actor
+// system's own log lines go to cfg.Logger at info level and above.
+//
+// With cfg.DataDir set, state lives in <DataDir>/synod.db, and Start
+// refuses a directory that belongs to another node or cluster.
+func Start(cfg Config) (*Election, error) {
+	if err := cfg.Validate(); err != nil {
+		closeGiven(cfg)
+		return nil, err
+	}
+	log := cfg.Logger.With().Uint64("node", uint64(cfg.Node)).Logger()
+	system := actor.NewActorSystem(
+		// Info at least: protoactor reports a recovered panic at info.
+		actor.WithLoggerFactory(supervisor.LoggerFactory(log.Level(max(log.GetLevel(), zerolog.InfoLevel)))),
+		actor.WithDeadLetterThrottleInterval(time.Second),
+	)
+	e, err := spawn(system.Root, cfg, true)
+	if err != nil {
+		system.Shutdown()
+		return nil, err
+	}
+	return e, nil
 }
 
 // Spawn starts this node's election actors under parent, inside parent's
 // actor system: a root supervisor named cfg.Name with the acceptor,
 // learner, proposer and leader-watch as children. It binds the actor system
-// to cfg.Transport (remote.NewEndpoint), so call it before the system sends
-// anything to other nodes, and at most once per actor system.
+// to the node's transport (remote.NewEndpoint), so call it before the
+// system sends anything to other nodes, and at most once per actor system.
+// Start does the same in an actor system of its own.
 //
 // With cfg.DataDir set, state lives in <DataDir>/synod.db, and Spawn
 // refuses a directory that belongs to another node or cluster.
 func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	if parent == nil || parent.ActorSystem() == nil {
+		closeGiven(cfg)
 		return nil, errors.New("actors: Spawn: parent is nil; pass an actor system's Root, or an actor's Context")
 	}
 	if err := cfg.Validate(); err != nil {
+		closeGiven(cfg)
 		return nil, err
 	}
-	e := &Election{
-		cfg: cfg, system: parent.ActorSystem(), slog: cfg.SupervisionLog,
-		start: time.Now(), incarnation: random() | 1,
-		leadSlot: make(chan struct{}, 1),
+	return spawn(parent, cfg, false)
+}
+
+// closeGiven closes what cfg handed over to an Election that will not
+// run: its Transport, or the Listener its gRPC transport was to use.
+func closeGiven(cfg Config) {
+	if cfg.Transport != nil {
+		_ = cfg.Transport.Close()
 	}
+	if cfg.Listener != nil {
+		_ = cfg.Listener.Close()
+	}
+}
+
+// spawn is Spawn after validation; ownSystem says whether Close shuts the
+// actor system down (Start's).
+func spawn(parent actor.SpawnerContext, cfg Config, ownSystem bool) (e *Election, err error) {
+	transportLog := cfg.Logger // the transport and the endpoint add the node themselves
+	cfg.Logger = cfg.Logger.With().Uint64("node", uint64(cfg.Node)).Logger()
+	e = &Election{
+		cfg: cfg, system: parent.ActorSystem(), ownSystem: ownSystem, slog: cfg.SupervisionLog,
+		start: time.Now(), incarnation: random() | 1,
+		leadSlot: make(chan struct{}, 1), spawned: make(chan struct{}),
+	}
+	// A supersession reported while Spawn runs waits for its outcome.
+	defer close(e.spawned)
 	if e.slog == nil {
 		// As Config says: supervision and leadership events to stderr.
 		e.slog = supervisor.NewLog(cfg.Node.String(), os.Stderr)
@@ -86,12 +142,27 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	}
 	e.seeds = mrand.New(mrand.NewPCG(seed, seed^uint64(cfg.Node)))
 	if err := e.openStores(); err != nil {
+		closeGiven(cfg)
 		return nil, err
 	}
+	tr := cfg.Transport
+	if tr == nil {
+		gc := cfg.grpcConfig()
+		gc.Logger = transportLog
+		gc.OnSuperseded = e.superseded
+		g, err := remote.NewGRPCTransport(gc)
+		if err != nil {
+			closeGiven(cfg)
+			e.closeStores()
+			return nil, fmt.Errorf("actors: %w", err)
+		}
+		tr = g
+	}
+	e.tr = tr
 	// A transport that sees connections tells the leader-watch when a
 	// peer's connection drops: without leases, a follower stands at once
 	// when it is the leader's.
-	if pn, ok := cfg.Transport.(remote.PeerNotifier); ok {
+	if pn, ok := tr.(remote.PeerNotifier); ok {
 		pn.NotifyPeers(func(ev remote.PeerEvent) {
 			if w := e.watchPID.Load(); w != nil && !ev.Up {
 				e.system.Root.Send(w, &watch.PeerDown{Peer: ev.Peer})
@@ -100,9 +171,14 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	}
 	ep, err := remote.NewEndpoint(e.system, remote.EndpointConfig{
 		Cluster: cfg.Cluster, Self: cfg.Node, Address: cfg.Address, Peers: cfg.Peers,
-		Transport: cfg.Transport, Logger: cfg.Logger,
+		Transport: tr, Logger: transportLog,
+		// Frames that arrive before the actors exist wait for them (the
+		// root's OnStarted releases them), rather than going to dead
+		// letters.
+		Hold: true,
 	})
 	if err != nil {
+		_ = tr.Close()
 		e.closeStores()
 		return nil, fmt.Errorf("actors: %w", err)
 	}
@@ -121,6 +197,7 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	e.watchPID.Store(supervisor.ChildPID(root, roleName(wiring.Watch)))
 	e.root, err = parent.SpawnNamed(supervisor.Props(e.rootConfig()), cfg.Name)
 	if err != nil {
+		e.root = nil
 		e.node.Clock.Stop()
 		_ = ep.Close()
 		e.closeStores()
@@ -130,6 +207,24 @@ func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 		e.cfg.Logger.Error().Str("event", "root_id_unexpected").Str("want", rootID).Str("got", e.root.Id).Send()
 	}
 	return e, nil
+}
+
+// superseded is the gRPC transport's OnSuperseded: a newer process with
+// this node's id joined the cluster, and the transport has stopped taking
+// part. The node stops too: every waiting call fails with ErrSuperseded.
+// It runs on a transport goroutine, so the stopping runs on its own.
+func (e *Election) superseded(reason string) {
+	e.slog.NodeSuperseded(reason)
+	e.cfg.Logger.Error().Str("event", "node_superseded").Str("reason", reason).
+		Msg("a newer process with this node's id joined the cluster; this one stops (do not restart it while the other runs)")
+	e.supersededBy.Store(true)
+	e.state.close(ErrSuperseded)
+	go func() {
+		<-e.spawned
+		if e.root != nil && !e.closing.Load() {
+			e.system.Root.Stop(e.root)
+		}
+	}()
 }
 
 // roleName is a role's child name under the root: "acceptor", ….
@@ -151,7 +246,7 @@ func (e *Election) rootConfig() supervisor.RootConfig {
 		wiring.Proposer: shell.ProposerProps(shell.ProposerConfig{Node: e.node, Core: pcfg, Seed: e.seeds.Uint64()}),
 		wiring.Watch:    e.watchProps(),
 	}
-	rc := supervisor.RootConfig{Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped}
+	rc := supervisor.RootConfig{Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped, OnStarted: e.ep.Release}
 	for _, r := range wiring.Roles {
 		rc.Children = append(rc.Children, supervisor.Child{Name: roleName(r), Props: props[r]})
 	}
@@ -207,13 +302,18 @@ func (e *Election) Close(ctx context.Context) error {
 		// heartbeat) and protoactor would log it as a dead letter. Closed,
 		// it drops and counts them.
 		cerr := e.ep.Close()
-		err = e.system.Root.StopFuture(e.root).Wait()
+		if !e.rootGone.Load() {
+			err = e.system.Root.StopFuture(e.root).Wait()
+		}
 		e.node.Clock.Stop()
 		e.state.close(ErrClosed)
 		if err == nil {
 			err = cerr
 		}
 		e.closeStores()
+		if e.ownSystem {
+			e.system.Shutdown()
+		}
 	})
 	return err
 }
@@ -224,13 +324,39 @@ func (e *Election) Close(ctx context.Context) error {
 // waiting on it, and every later one, fails with ErrStopped, and the log
 // says so.
 func (e *Election) rootStopped() {
-	if e.closing.Load() {
+	// No actor is left to tick, nor to stop again in Close: either would
+	// only feed protoactor's dead letters.
+	e.rootGone.Store(true)
+	e.node.Clock.Stop()
+	if e.closing.Load() || e.supersededBy.Load() {
 		return
 	}
 	e.cfg.Logger.Error().Str("event", "node_stopped").
 		Str("reason", "the node's root actor stopped while the Election was open; Close it and Spawn again to rejoin").Send()
 	e.state.close(ErrStopped)
 }
+
+// Done is closed when this Election stops taking part in the cluster:
+// Close was called, its actors stopped under it (ErrStopped), or a newer
+// process with its node id joined the cluster (ErrSuperseded). Err says
+// which. A program that runs a node until told to stop selects on Done
+// too, and exits (without restarting the node, for ErrSuperseded) when
+// it closes.
+func (e *Election) Done() <-chan struct{} { return e.state.done }
+
+// Err returns nil while the Election takes part in the cluster, then why
+// it stopped: ErrClosed, ErrStopped or ErrSuperseded.
+func (e *Election) Err() error {
+	if !e.state.isClosed() {
+		return nil
+	}
+	return e.state.closedErr()
+}
+
+// Transport returns the transport the node runs on: the gRPC transport
+// the Election made (a *remote.GRPCTransport, with Stats and PeerStatus),
+// or Config.Transport.
+func (e *Election) Transport() Transport { return e.tr }
 
 // Node returns this node's id.
 func (e *Election) Node() remote.NodeID { return e.cfg.Node }

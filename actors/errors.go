@@ -21,6 +21,13 @@ var (
 	// after repeated escalations). The node takes no further part in the
 	// cluster; Close it, and Spawn again to rejoin.
 	ErrStopped = errors.New("synod: node stopped: its root actor was stopped")
+	// ErrSuperseded: another process with this node's id joined the
+	// cluster after this one (a peer refused this one's handshake as
+	// superseded). This process's transport takes no further part and
+	// its actors are stopped: two processes answering for one id would
+	// break the election's safety. Do not restart it while the other
+	// runs (see docs/operations.md, "Reading the logs").
+	ErrSuperseded = errors.New("synod: node superseded: a newer process with this node's id joined the cluster")
 )
 
 // NotLeaderError is ErrNotLeader with a hint: the leader this node knows

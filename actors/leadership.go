@@ -52,6 +52,9 @@ const (
 	// Stopped: the node's actors stopped under an open Election
 	// (ErrStopped).
 	Stopped Reason = "stopped"
+	// Superseded: a newer process with this node's id joined the cluster
+	// (ErrSuperseded).
+	Superseded Reason = "superseded"
 )
 
 // Leadership is what this node knows about leadership at one moment.
@@ -89,7 +92,7 @@ type state struct {
 	leadDone   chan struct{} // closed when the running Lead callback returns
 	closed     bool
 	done       chan struct{} // closed by close
-	err        error         // why it closed: ErrClosed or ErrStopped; set before done is closed
+	err        error         // why it closed: ErrClosed, ErrStopped or ErrSuperseded; set before done is closed
 }
 
 func newState(start time.Time, leases bool) *state {
@@ -197,7 +200,7 @@ func (s *state) restarted() {
 }
 
 // close ends everything: leadership, observers, waiters. Every call
-// waiting on it then fails with err (ErrClosed, or ErrStopped when the
+// waiting on it then fails with err (ErrClosed, ErrSuperseded, or ErrStopped when the
 // node's actors stopped under an open Election). The first close wins.
 func (s *state) close(err error) {
 	s.mu.Lock()
@@ -208,8 +211,11 @@ func (s *state) close(err error) {
 	s.err = err
 	s.endLeadLocked()
 	reason := Closed
-	if err == ErrStopped {
+	switch err {
+	case ErrStopped:
 		reason = Stopped
+	case ErrSuperseded:
+		reason = Superseded
 	}
 	s.cur = Leadership{Term: s.cur.Term, Leader: s.cur.Leader, Reason: reason}
 	s.notifyLocked()

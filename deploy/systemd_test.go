@@ -78,7 +78,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 
 // TestSystemdUnitFitsTheNode checks what the node relies on: SIGTERM with
 // time for the hand-off, no restart after a start failure the node says
-// no restart can fix (its exit statuses 3 and 4), the start limit in
+// no restart can fix (its exit statuses 3, 4 and 5), the start limit in
 // [Unit] (systemd ignores it in [Service]), and the settings that make
 // one config file serve every machine.
 func TestSystemdUnitFitsTheNode(t *testing.T) {
@@ -102,7 +102,7 @@ func TestSystemdUnitFitsTheNode(t *testing.T) {
 		t.Errorf("TimeoutStopSec %q (%v): want at least twice the node's close timeout %v", one("TimeoutStopSec"), err, closeTimeout(t))
 	}
 	prevent := strings.Fields(one("RestartPreventExitStatus"))
-	for _, name := range []string{"exitCannotStart", "exitStartFailed"} {
+	for _, name := range []string{"exitCannotStart", "exitStartFailed", "exitSuperseded"} {
 		code := nodeConst(t, "start_report.go", name)
 		if !slices.Contains(prevent, strconv.Itoa(code)) {
 			t.Errorf("RestartPreventExitStatus %v lacks %d (%s)", prevent, code, name)

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -45,6 +46,18 @@ type Endpoint struct {
 	// receive refuses; limit rate-limits receive's log lines about them.
 	rejecter FrameRejecter
 	limit    logLimiter
+
+	// holding is set from NewEndpoint (with EndpointConfig.Hold) until
+	// Release; held, guarded by holdMu, keeps what arrived meanwhile.
+	holding atomic.Bool
+	holdMu  sync.Mutex
+	held    []heldMessage
+}
+
+// heldMessage is a decoded frame waiting for Release.
+type heldMessage struct {
+	target, sender *actor.PID
+	msg            any
 }
 
 // NewEndpoint validates cfg, sets the actor system's address to
@@ -81,6 +94,7 @@ func NewEndpoint(system *actor.ActorSystem, cfg EndpointConfig) (*Endpoint, erro
 		byAddr:  make(map[string]*peer, len(cfg.Peers)),
 	}
 	e.rejecter, _ = cfg.Transport.(FrameRejecter)
+	e.holding.Store(cfg.Hold)
 	for id, addr := range cfg.Peers {
 		p := &peer{endpoint: e, id: id, address: addr}
 		e.peers[id] = p

@@ -36,7 +36,16 @@ type EndpointConfig struct {
 	// Logger receives transport events (drops, rejections, decode errors).
 	// The zero Logger discards everything.
 	Logger zerolog.Logger
+	// Hold keeps the frames that arrive for local actors until Release,
+	// then delivers them in order: for a node whose actors are spawned
+	// after the transport starts, so that the first frames wait for them
+	// instead of going to protoactor's dead letters. At most MaxHeld are
+	// kept; later ones are dropped and counted.
+	Hold bool
 }
+
+// MaxHeld bounds the frames an Endpoint holds before Release.
+const MaxHeld = 4096
 
 // ErrInvalidConfig is wrapped by every EndpointConfig validation error.
 var ErrInvalidConfig = errors.New("remote: invalid endpoint config")

@@ -78,13 +78,59 @@ func (e *Endpoint) receive(from NodeID, b []byte) {
 
 	e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.received })
 	target := e.local(f.Target)
-	if f.Sender == "" {
-		e.system.Root.Send(target, msg)
+	var sender *actor.PID
+	if f.Sender != "" {
+		// The sender PID carries the peer's address, so the receiver's
+		// ctx.Respond resolves to this Endpoint and travels back as a frame.
+		sender = actor.NewPID(src.address, f.Sender)
+	}
+	if e.holding.Load() && e.hold(src, heldMessage{target: target, sender: sender, msg: msg}) {
 		return
 	}
-	// The sender PID carries the peer's address, so the receiver's
-	// ctx.Respond resolves to this Endpoint and travels back as a frame.
-	e.system.Root.RequestWithCustomSender(target, msg, actor.NewPID(src.address, f.Sender))
+	e.deliver(heldMessage{target: target, sender: sender, msg: msg})
+}
+
+// deliver hands a decoded frame to its local actor.
+func (e *Endpoint) deliver(m heldMessage) {
+	if m.sender == nil {
+		e.system.Root.Send(m.target, m.msg)
+		return
+	}
+	e.system.Root.RequestWithCustomSender(m.target, m.msg, m.sender)
+}
+
+// hold keeps m, from src, until Release, and reports whether it took it:
+// false once Release has run, when m is to be delivered at once. Beyond
+// MaxHeld it drops m and counts it.
+func (e *Endpoint) hold(src *peer, m heldMessage) bool {
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	if !e.holding.Load() {
+		return false
+	}
+	if len(e.held) >= MaxHeld {
+		e.countIn(src, func(c *counters) *atomic.Uint64 { return &c.dropped })
+		return true
+	}
+	e.held = append(e.held, m)
+	return true
+}
+
+// Release delivers, in order, the frames held since NewEndpoint (see
+// EndpointConfig.Hold), and every later one as it arrives. Call it once
+// the local actors the frames are for exist. It is idempotent, and does
+// nothing for an Endpoint that holds nothing.
+func (e *Endpoint) Release() {
+	e.holdMu.Lock()
+	defer e.holdMu.Unlock()
+	if !e.holding.Load() {
+		return
+	}
+	for _, m := range e.held {
+		e.deliver(m)
+	}
+	e.held = nil
+	e.holding.Store(false)
 }
 
 // refuse reports a refused frame to the transport and logs it, at most

@@ -23,6 +23,7 @@ const (
 	EventLeaderLost      = "leader_lost"
 	EventLeaseExpired    = "lease_expired"
 	EventTransferred     = "transferred"
+	EventNodeSuperseded  = "node_superseded"
 )
 
 // LogFileName is the supervision log's file name inside a node's data

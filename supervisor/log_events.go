@@ -66,3 +66,10 @@ func (l *Log) LeaseExpired(term uint64) {
 func (l *Log) Transferred(term uint64, leader string) {
 	l.begin(EventTransferred).Uint64("term", term).Str("leader", leader).Send()
 }
+
+// NodeSuperseded records that this process stopped taking part in the
+// cluster because a newer process with its node id joined; reason is what
+// the peer that refused it said.
+func (l *Log) NodeSuperseded(reason string) {
+	l.begin(EventNodeSuperseded).Str("reason", reason).Send()
+}

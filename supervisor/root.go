@@ -41,6 +41,11 @@ type RootConfig struct {
 	// node can then fail the calls that wait on it. It runs on the root's
 	// goroutine and must not block.
 	OnStopped func()
+	// OnStarted, if set, is called each time the root has spawned its
+	// children (at its start, and after a restart): messages sent to them
+	// from then on wait in their mailboxes instead of going to dead
+	// letters. It runs on the root's goroutine and must not block.
+	OnStarted func()
 }
 
 // Validate reports the first bad field, wrapping ErrInvalidConfig.
@@ -166,6 +171,9 @@ func (r *root) start(ctx actor.Context) {
 			continue
 		}
 		r.names[pidKey(pid)] = ch.Name
+	}
+	if r.cfg.OnStarted != nil {
+		r.cfg.OnStarted()
 	}
 }
 

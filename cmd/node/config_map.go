@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -64,7 +66,24 @@ func (c nodeConfig) check() error {
 		}
 		byAddr[addr] = id
 	}
+	if len(tls) == 0 && !c.Insecure {
+		addrs := []string{c.Listen}
+		for _, id := range slices.Sorted(maps.Keys(c.Peers)) {
+			addrs = append(addrs, c.Peers[id])
+		}
+		for _, addr := range addrs {
+			if !isLoopback(addr) {
+				return badSetting("insecure", "%s is not a loopback address, and without tls-cert, tls-key and tls-ca the nodes would talk in plaintext: "+
+					"give the TLS files (docs/operations.md, \"Certificates\"), or set insecure on a private, trusted network", addr)
+			}
+		}
+	}
 	a := c.actorsConfig()
+	if len(tls) != 0 {
+		// The files are loaded at start (startConfig); here they stand for
+		// TLS, so that Validate does not ask for it.
+		a.Insecure = true
+	}
 	switch {
 	case a.ElectionTimeout <= a.HeartbeatInterval && c.ElectionTimeout > 0:
 		return badSetting("election-timeout", "%v must exceed heartbeat (%v)", a.ElectionTimeout, a.HeartbeatInterval)
@@ -74,6 +93,15 @@ func (c nodeConfig) check() error {
 		return badSetting("lease", "%v must exceed heartbeat (%v), or be 0 for no leases", a.LeaseDuration, a.HeartbeatInterval)
 	case a.LeaseDuration > 0 && a.LeaseDuration <= a.HeartbeatInterval:
 		return badSetting("heartbeat", "%v must be below lease (%v)", a.HeartbeatInterval, a.LeaseDuration)
+	case a.LeaseDuration > 0 && leaderLease(a) <= 2*a.HeartbeatInterval:
+		// The leader counts its lease shortened by the clock drift it
+		// allows (docs/design.md, "Leases"), and must renew it twice.
+		setting := "heartbeat"
+		if c.leaseSet {
+			setting = "lease"
+		}
+		return badSetting(setting, "lease %v, less %g%% allowed clock drift, leaves the leader %v: that must exceed two heartbeats (%v); "+
+			"raise lease or lower heartbeat", a.LeaseDuration, 100*a.MaxClockDrift, leaderLease(a).Round(100*time.Microsecond), 2*a.HeartbeatInterval)
 	}
 	// The library's own validation names its fields; wrap it so the user
 	// still sees where it came from.
@@ -110,12 +138,12 @@ func checkHostPort(s string) error {
 	return nil
 }
 
-// actorsConfig maps c onto actors.Config; the caller sets Transport,
-// SupervisionLog and Logger. A placeholder transport keeps Validate
-// meaningful before the real one exists.
+// actorsConfig maps c onto actors.Config, all but the TLS files, which
+// startConfig loads; the caller sets SupervisionLog and Logger.
 func (c nodeConfig) actorsConfig() actors.Config {
 	cfg := actors.DefaultConfig()
 	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.DataDir = c.Cluster, c.ID, c.Address, c.Peers, c.DataDir
+	cfg.Listen, cfg.Insecure = c.Listen, c.Insecure
 	if c.Preset == presetFastFailover {
 		cfg = actors.FastFailover(cfg)
 	}
@@ -128,32 +156,44 @@ func (c nodeConfig) actorsConfig() actors.Config {
 	if c.leaseSet {
 		cfg.LeaseDuration = c.Lease
 	}
-	cfg.Transport = placeholderTransport{}
 	return cfg
 }
 
-// grpcConfig maps c onto remote.GRPCConfig, loading the TLS files if set.
-func (c nodeConfig) grpcConfig() (remote.GRPCConfig, error) {
-	g := remote.GRPCConfig{Self: c.ID, Cluster: c.Cluster, Listen: c.Listen, Peers: c.Peers, Insecure: c.Insecure}
+// startConfig is actorsConfig with the TLS files loaded, checked as the
+// node will start with it.
+func (c nodeConfig) startConfig() (actors.Config, error) {
+	cfg := c.actorsConfig()
 	if c.TLSCert != "" {
 		t, err := remote.LoadTLS(c.TLSCert, c.TLSKey, c.TLSCA)
 		if err != nil {
-			return g, fmt.Errorf("config: tls: %w", err)
+			return cfg, fmt.Errorf("config: tls: %w", err)
 		}
-		g.TLS = t
+		cfg.TLS = t
 	}
-	if err := g.Validate(); err != nil {
-		return g, fmt.Errorf("config: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
 	}
-	return g, nil
+	return cfg, nil
 }
 
-// placeholderTransport stands in for the real transport during validation.
-type placeholderTransport struct{}
+// leaderLease is the lease a leader counts: LeaseDuration shortened by the
+// clock drift allowed, as the leader-watch computes it.
+func leaderLease(a actors.Config) time.Duration {
+	return time.Duration(float64(a.LeaseDuration) * (1 - a.MaxClockDrift) / (1 + a.MaxClockDrift))
+}
 
-func (placeholderTransport) Start(func(remote.NodeID, []byte)) error { return nil }
-func (placeholderTransport) Send(remote.NodeID, []byte) bool         { return false }
-func (placeholderTransport) Close() error                            { return nil }
+// isLoopback reports whether host:port names this machine only.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
 
 // addConfigFlags declares the node's settings as flags on fs.
 func addConfigFlags(fs *pflag.FlagSet) {

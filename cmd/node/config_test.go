@@ -81,6 +81,16 @@ func TestParseConfig(t *testing.T) {
 			}},
 		{name: "half tls", in: with("tls-cert", "a.pem"), wantErr: "config: tls-cert, tls-key, tls-ca: give all three or none"},
 		{name: "insecure bad", in: with("insecure", "maybe"), wantErr: "config: insecure: \"maybe\""},
+		{name: "plaintext off loopback", in: with("peer", "2=10.0.0.2:7002", "3=127.0.0.1:7003"),
+			wantErr: "config: insecure: 10.0.0.2:7002 is not a loopback address, and without tls-cert, tls-key and tls-ca the nodes would talk in plaintext"},
+		{name: "plaintext off loopback, insecure", in: merge(with("peer", "2=10.0.0.2:7002", "3=127.0.0.1:7003"), layer{"insecure": {"true"}}),
+			check: func(t *testing.T, c nodeConfig) {
+				if !c.Insecure {
+					t.Error("Insecure not set")
+				}
+			}},
+		{name: "lease too short for drift", in: merge(base(), layer{"heartbeat": {"100ms"}, "lease": {"202ms"}}),
+			wantErr: "config: lease: lease 202ms, less 1% allowed clock drift, leaves the leader 198ms: that must exceed two heartbeats (200ms)"},
 		{name: "admin bad", in: with("admin", "7070"), wantErr: "config: admin:"},
 		{name: "admin loopback default", in: with("admin", ":7070"), check: func(t *testing.T, c nodeConfig) {
 			if c.Admin != "127.0.0.1:7070" {

@@ -86,18 +86,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // leader's /metrics say so, count frames and round trips per peer, and
 // count the election and, after a resign, the change of leader.
 func TestMetricsOfALeader(t *testing.T) {
-	transports := map[remote.NodeID]*remote.GRPCTransport{}
-	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 7, GRPC: true,
-		Configure: func(cfg *actors.Config) { transports[cfg.Node] = cfg.Transport.(*remote.GRPCTransport) }})
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 7, GRPC: true})
 	leader, term := c.AwaitLeader(10 * time.Second)
 	e := c.Node(leader).Election
+	tr := e.Transport().(*remote.GRPCTransport)
 
 	restarts := newRestartCounter(nil)
 	slog := supervisor.NewLog(leader.String(), restarts)
 	slog.ActorFailed("acceptor", "boom", 1, time.Second)
 	slog.ActorRestarted("acceptor", 1, 10*time.Millisecond)
 	api := newAdminAPI(nodeConfig{ID: leader, Cluster: "test"}, e,
-		metricsSources{Frames: transports[leader].Stats, ActorRestarts: restarts, WorkerRestarts: 2})
+		metricsSources{Frames: tr.Stats, ActorRestarts: restarts, WorkerRestarts: 2})
 	defer api.close()
 	srv := httptest.NewServer(api)
 	defer srv.Close()

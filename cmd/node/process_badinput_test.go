@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -107,20 +108,28 @@ func TestProcessBadInput(t *testing.T) {
 	send("handshake/wrong_cluster", func() { _ = remotetest.RawStream(t, addr, "other", 2).RecvMsg(new([]byte)) })
 	send("handshake/unknown_node", func() { _ = remotetest.RawStream(t, addr, "pt", 9).RecvMsg(new([]byte)) })
 
-	// 3. A good handshake (as node 2; plaintext trusts the claim), then bad
-	// frames.
+	// 3. A good handshake, then bad frames. The stream claims node 3
+	// (plaintext trusts the claim) with a fresh incarnation, as a restarted
+	// node 3 would: node 3 is stopped first, since a claim of a running
+	// member's id takes that process's place at node 1 (and a claim with no
+	// incarnation is refused as superseded by it).
+	third := c.node(3)
+	c.signal(third, syscall.SIGTERM)
+	if err := c.awaitExit(third, procDeadline); err != nil {
+		t.Fatalf("node 3 did not stop cleanly: %v", err)
+	}
 	typ, payload, err := remote.Marshal(&acceptor.Heartbeat{Term: 1, Leader: 2, Seq: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	frame := func(cluster string) []byte {
-		b, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: cluster, From: 2, Target: "synod/acceptor", Payload: payload})
+		b, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: cluster, From: 3, Target: "synod/acceptor", Payload: payload})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	s := remotetest.RawStream(t, addr, "pt", 2)
+	s := remotetest.RawStreamAs(t, addr, "pt", 3, remote.NewIncarnation())
 	sendMsg := func(b []byte) func() {
 		return func() {
 			if err := s.SendMsg(b); err != nil {

@@ -49,7 +49,7 @@ SYNOD_HEARTBEAT, SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the
 				return err
 			}
 			if check, _ := cmd.Flags().GetBool("check"); check {
-				if _, err := nc.grpcConfig(); err != nil {
+				if _, err := nc.startConfig(); err != nil {
 					return err
 				}
 				printConfig(cmd.OutOrStdout(), nc)

@@ -10,8 +10,9 @@ import (
 	"github.com/synod/synod/storage"
 )
 
-// Exit statuses of a node that did not start. A supervisor (synod's own,
-// systemd, a script) can tell them from a crash of a running node.
+// Exit statuses of a node that did not start, or must not be started
+// again. A supervisor (synod's own, systemd, a script) can tell them from
+// a crash of a running node.
 const (
 	// exitCannotStart: the data dir is damaged, another node's, in an
 	// unknown format or not writable. No restart can fix that, and running
@@ -22,6 +23,11 @@ const (
 	// previous process still exiting), so synod's supervisor retries, but
 	// only maxStartFailures times in a row with the same error.
 	exitStartFailed = 4
+	// exitSuperseded: the node ran, until a newer process with its id
+	// joined the cluster (a second process started with the same id, on
+	// this machine or another). Restarting this one would take the id
+	// back and cut that one off, so nothing should.
+	exitSuperseded = 5
 )
 
 // maxStartFailures bounds how often in a row the supervisor starts a

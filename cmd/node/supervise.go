@@ -40,7 +40,7 @@ const (
 // worker's status, and the supervision log's last worker_exited says why.
 func supervise(nc nodeConfig) error {
 	// Refuse here what the worker would refuse at every start.
-	if _, err := nc.grpcConfig(); err != nil {
+	if _, err := nc.startConfig(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(nc.DataDir, 0o700); err != nil {
@@ -108,6 +108,9 @@ func supervise(nc nodeConfig) error {
 			// The worker said why on stderr, which is ours too.
 			return &exitError{code: exitCannotStart, err: fmt.Errorf("worker cannot start (%s): its data dir is damaged, another node's, "+
 				"or not writable; restarting cannot fix that, so the supervisor stops", child.ProcessState)}
+		case code == exitSuperseded:
+			return &exitError{code: exitSuperseded, err: fmt.Errorf("worker stopped (%s): a newer process with node id %d joined the cluster; "+
+				"restarting this one would cut that one off, so the supervisor stops (run one process per node id)", child.ProcessState, nc.ID)}
 		case code == exitStartFailed:
 			if n := failures.add(ws.failure); n >= maxStartFailures {
 				return &exitError{code: exitStartFailed, err: fmt.Errorf("worker failed to start %d times in a row, each time with: %s; "+

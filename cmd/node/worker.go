@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/actors"
@@ -34,16 +33,16 @@ type runningNode struct {
 }
 
 // startNode starts the node in this process: the supervision log (its
-// stderr copy counting actor restarts), the gRPC transport, an actor
-// system whose protoactor log goes through zerolog, the election actors,
-// and the admin server. resignTimeout, if above the default, lets a
+// stderr copy counting actor restarts), the node itself (actors.Start: its
+// actor system, gRPC transport and election actors), and the admin
+// server. resignTimeout, if above the default, lets a
 // resign wait that long for the Lead callback (exec sets it above its
 // grace period, so the next leader's command starts only after this one
 // exited). The caller owns signals, calls Election.Close, then stop.
 //
 // Everything that can fail for a reason the user must fix is checked
 // before the node joins the cluster: the data dir, both ports, and,
-// inside actors.Spawn before it starts the transport, the data dir's
+// inside actors.Start before it starts the transport, the data dir's
 // lock. A node that cannot serve its admin port must not take part in
 // elections, only to leave again.
 func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error) {
@@ -96,32 +95,21 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	base := zerolog.New(zerolog.SyncWriter(store)).With().Timestamp().Logger()
 	stderr := base.With().Uint64("node", uint64(nc.ID)).Logger()
 
-	gc, err := nc.grpcConfig()
+	cfg, err := nc.startConfig()
 	if err != nil {
 		return fail(err)
 	}
-	gc.Listener = peerLn
-	gc.Logger = base.Level(zerolog.InfoLevel) // the transport adds the node itself
-	tr, err := remote.NewGRPCTransport(gc)
-	if err != nil {
-		return fail(fmt.Errorf("transport: %w", err))
-	}
-	undo = append(undo, func() { tr.Close() }) // idempotent; Election.Close closes it too
-
-	// Info level: protoactor reports a recovered panic at info.
-	system := actor.NewActorSystem(
-		actor.WithLoggerFactory(supervisor.LoggerFactory(stderr.Level(zerolog.InfoLevel))),
-		actor.WithDeadLetterThrottleInterval(time.Second),
-	)
-	undo = append(undo, system.Shutdown)
-
-	cfg := nc.actorsConfig()
-	cfg.Transport, cfg.SupervisionLog = tr, slog
-	cfg.Logger = stderr.Level(zerolog.InfoLevel)
+	cfg.Listener, cfg.SupervisionLog = peerLn, slog // the Election owns the listener from here, even if Start fails
+	cfg.Logger = base.Level(zerolog.InfoLevel)      // the Election adds the node
 	cfg.ResignTimeout = max(cfg.ResignTimeout, resignTimeout)
-	e, err := actors.Spawn(system.Root, cfg)
+	e, err := actors.Start(cfg)
 	if err != nil {
-		return fail(fmt.Errorf("spawn: %w", err))
+		return fail(fmt.Errorf("start: %w", err))
+	}
+	tr, ok := e.Transport().(*remote.GRPCTransport)
+	if !ok { // cannot happen: cfg.Transport is nil
+		_ = e.Close(context.Background())
+		return fail(fmt.Errorf("start: the node runs on %T, not gRPC", e.Transport()))
 	}
 	restarts, _ := strconv.Atoi(os.Getenv(workerRestartsEnv))
 	src := metricsSources{Frames: tr.Stats, Peers: tr.PeerStatus, ActorRestarts: actorRestarts, Store: store, WorkerRestarts: restarts}
@@ -149,7 +137,10 @@ func bindPort(setting, addr string) (net.Listener, error) {
 }
 
 // runWorker runs the node in this process until SIGTERM or SIGINT, then
-// resigns (handing leadership off if it leads) and returns nil.
+// resigns (handing leadership off if it leads) and returns nil. A node
+// that stops on its own returns an error: exitSuperseded when a newer
+// process with its id joined the cluster, status 1 (a crash, which the
+// supervisor restarts) when its actors stopped.
 func runWorker(nc nodeConfig) error {
 	// Catch signals first, so that one arriving during start-up is not
 	// lost (nor kills the process before it resigns).
@@ -165,8 +156,14 @@ func runWorker(nc nodeConfig) error {
 	}
 	report.started()
 	defer n.stop()
-	sig := <-sigs
-	n.log.Info().Str("event", "worker_stopping").Str("signal", sig.String()).Send()
+	var stopped error // why the node stopped on its own, if it did
+	select {
+	case sig := <-sigs:
+		n.log.Info().Str("event", "worker_stopping").Str("signal", sig.String()).Send()
+	case <-n.e.Done():
+		stopped = n.e.Err()
+		n.log.Error().Str("event", "worker_stopping").Str("reason", stopped.Error()).Send()
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
@@ -175,5 +172,13 @@ func runWorker(nc nodeConfig) error {
 	}
 	n.admin.stop(ctx)
 	n.log.Info().Str("event", "worker_stopped").Send()
+	switch {
+	case errors.Is(stopped, actors.ErrSuperseded):
+		return &exitError{code: exitSuperseded, err: fmt.Errorf("%w: node %d runs elsewhere now; this process stops for good", stopped, nc.ID)}
+	case stopped != nil:
+		// Its actors stopped (protoactor gave up after repeated failures):
+		// a new process starts afresh.
+		return fmt.Errorf("node stopped: %w", stopped)
+	}
 	return nil
 }

@@ -45,7 +45,9 @@ type Elections struct {
 // ElectionNode is one node: its actor system, its Election, and its
 // supervision log.
 type ElectionNode struct {
-	ID       remote.NodeID
+	ID remote.NodeID
+	// System is the actor system the node was spawned in; nil with GRPC,
+	// where actors.Start runs (and Close shuts down) one of its own.
 	System   *actor.ActorSystem
 	Election *actors.Election
 	Log      *SyncBuffer
@@ -116,14 +118,6 @@ func Address(id remote.NodeID) string { return fmt.Sprintf("synod-test-n%d", id)
 // comes back empty, as a fresh disk would).
 func (c *Elections) Start(id remote.NodeID) {
 	n := c.Node(id)
-	// protoactor's own log goes through zerolog into the node's log, as a
-	// node binary would route it. Info level: protoactor reports a
-	// recovered panic ("[ACTOR] Recovering") at info.
-	plog := zerolog.New(n.Log).Level(zerolog.InfoLevel)
-	n.System = actor.NewActorSystem(
-		actor.WithLoggerFactory(supervisor.LoggerFactory(plog)),
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
 	addr := func(o remote.NodeID) string {
 		if c.opt.GRPC {
 			return c.addrs[o]
@@ -138,23 +132,32 @@ func (c *Elections) Start(id remote.NodeID) {
 	}
 	cfg := actors.DefaultConfig()
 	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers = "test", id, addr(id), peers
-	cfg.Transport = c.Net.Join(id)
-	if c.opt.GRPC {
-		ln := c.lns[id]
-		delete(c.lns, id) // a restart binds the same address again
-		tr, err := remote.NewGRPCTransport(remote.GRPCConfig{
-			Self: id, Cluster: "test", Listen: addr(id), Listener: ln, Peers: peers,
-			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
-			Logger: zerolog.New(n.Log).With().Uint64("node", uint64(id)).Logger().Level(zerolog.WarnLevel),
-		})
-		if err != nil {
-			c.t.Fatalf("grpc transport for node %d: %v", id, err)
-		}
-		cfg.Transport = tr
-	}
 	cfg.Seed = uint64(c.opt.Seed)*100 + uint64(id)
 	cfg.SupervisionLog = supervisor.NewLog(id.String(), n.Log)
-	cfg.Logger = zerolog.New(n.Log).With().Timestamp().Uint64("node", uint64(id)).Logger().Level(zerolog.InfoLevel)
+	cfg.Logger = zerolog.New(n.Log).With().Timestamp().Logger().Level(zerolog.InfoLevel)
+	if c.opt.GRPC {
+		// As a user runs a node: actors.Start, its own actor system and
+		// gRPC transport. A restart binds the same address again.
+		cfg.Listener = c.lns[id]
+		delete(c.lns, id)
+		if c.opt.Configure != nil {
+			c.opt.Configure(&cfg)
+		}
+		e, err := actors.Start(cfg)
+		if err != nil {
+			c.t.Fatalf("start node %d: %v", id, err)
+		}
+		n.System, n.Election, n.up = nil, e, true
+		return
+	}
+	// As an embedder runs one: its own actor system, whose protoactor log
+	// goes through zerolog into the node's log (info level: protoactor
+	// reports a recovered panic, "[ACTOR] Recovering", at info).
+	n.System = actor.NewActorSystem(
+		actor.WithLoggerFactory(supervisor.LoggerFactory(cfg.Logger)),
+		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
+	)
+	cfg.Transport = c.Net.Join(id)
 	if c.opt.Configure != nil {
 		c.opt.Configure(&cfg)
 	}
@@ -176,7 +179,7 @@ func (c *Elections) Kill(id remote.NodeID) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = n.Election.Close(ctx)
-	n.System.Shutdown()
+	n.shutdown()
 	n.up = false
 }
 
@@ -241,7 +244,7 @@ func (c *Elections) Stop() {
 			c.t.Errorf("close node %d: %v", n.ID, err)
 		}
 		cancel()
-		n.System.Shutdown()
+		n.shutdown()
 		n.up = false
 	}
 	if err := c.Net.Close(); err != nil {
@@ -254,6 +257,13 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// shutdown ends the actor system the node was spawned in, if it has one.
+func (n *ElectionNode) shutdown() {
+	if n.System != nil {
+		n.System.Shutdown()
+	}
 }
 
 func (n *ElectionNode) String() string { return fmt.Sprintf("node %d", n.ID) }
