@@ -40,6 +40,7 @@ type node struct {
 	addr    string
 	args    []string
 	logPath string
+	dataDir string // synod.db and supervision.log
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -75,9 +76,10 @@ func newCluster(t *testing.T, n int) *cluster {
 	c.store = startStore(t, nt.BridgeAddr)
 	for i := 1; i <= n; i++ {
 		addr := nt.Node(i).Addr
+		dataDir := filepath.Join(dir, fmt.Sprintf("node%d", i))
 		args := []string{"exec", "--cluster", "faults", "--id", strconv.Itoa(i), "--insecure",
 			"--listen", net.JoinHostPort(addr, peerPort), "--admin", net.JoinHostPort(addr, adminPort),
-			"--data-dir", filepath.Join(dir, fmt.Sprintf("node%d", i)), "--grace", "1s"}
+			"--data-dir", dataDir, "--grace", "1s"}
 		for j := 1; j <= n; j++ {
 			if j != i {
 				args = append(args, "--peer", fmt.Sprintf("%d=%s", j, net.JoinHostPort(nt.Node(j).Addr, peerPort)))
@@ -85,7 +87,8 @@ func newCluster(t *testing.T, n int) *cluster {
 		}
 		args = append(args, "--", lockdBin, "-listen", net.JoinHostPort(addr, lockdPort),
 			"-admin", net.JoinHostPort(addr, adminPort), "-store", c.store.url, "-claims", c.claims)
-		c.nodes = append(c.nodes, &node{id: i, addr: addr, args: args, logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))})
+		c.nodes = append(c.nodes, &node{id: i, addr: addr, args: args, dataDir: dataDir,
+			logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))})
 	}
 	for _, nd := range c.nodes {
 		c.start(nd.id)

@@ -28,6 +28,8 @@ type run struct {
 	// pauses are the intervals during which a node's process was stopped
 	// (SIGSTOP to SIGCONT).
 	pauses []pause
+	// crashes are the machines that died (crashMachine).
+	crashes []crash
 }
 
 type pause struct {
@@ -96,7 +98,7 @@ func runScenario(t *testing.T, sc scenario) {
 
 	res := history.Verify(t, rec, "")
 	claims := readClaims(t, c.claims)
-	checked := clipPaused(t, claims, r.pauses)
+	checked := clipCrashed(t, clipPaused(t, claims, r.pauses), r.crashes)
 	for _, v := range history.CheckClaims(checked) {
 		t.Errorf("leadership claims: %s: %v and %v", v.Kind, v.A, v.B)
 	}
