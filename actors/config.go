@@ -33,12 +33,12 @@ type Config struct {
 	// Cluster names the cluster; nodes of another cluster are refused.
 	Cluster string
 	// Node is this node's id, above 0 and unique in the cluster.
-	Node remote.NodeID
+	Node NodeID
 	// Address is this node's address on the transport: host:port for
 	// gRPC, where its peers reach it.
 	Address string
 	// Peers maps every other node's id to its address.
-	Peers map[remote.NodeID]string
+	Peers map[NodeID]string
 
 	// With Transport nil, the Election runs a gRPC transport of its own
 	// (remote.GRPCTransport), configured by Listen, Listener, TLS and
@@ -159,8 +159,8 @@ func (c Config) grpcConfig() remote.GRPCConfig {
 	}
 }
 
-func (c Config) members() []remote.NodeID {
-	ids := []remote.NodeID{c.Node}
+func (c Config) members() []NodeID {
+	ids := []NodeID{c.Node}
 	for id := range c.Peers {
 		ids = append(ids, id)
 	}

@@ -359,7 +359,7 @@ func (e *Election) Err() error {
 func (e *Election) Transport() Transport { return e.tr }
 
 // Node returns this node's id.
-func (e *Election) Node() remote.NodeID { return e.cfg.Node }
+func (e *Election) Node() NodeID { return e.cfg.Node }
 
 // Leader returns the leader this node knows of and whether one is known.
 // It makes no network call; with leases off it is only a hint.
@@ -375,8 +375,6 @@ func (e *Election) IsLeader() bool {
 	return v != nil && (!e.state.leases || time.Since(e.start) < v.until)
 }
 
-// QuorumRounds counts the quorum confirmation rounds this node has run.
-func (e *Election) QuorumRounds() uint64 { return e.rounds.Load() }
 
 // Confirm verifies that this node leads and returns its term: from the
 // lease, at once, when one runs; otherwise by a quorum round that starts
@@ -489,7 +487,7 @@ func (e *Election) Resign(ctx context.Context) error { return e.TransferTo(ctx, 
 // retrying for up to ResignTimeout more. It returns nil once a later term
 // is decided, ErrNoQuorum if none was, or ErrNotLeader. node must be a
 // peer: this node cannot transfer to itself.
-func (e *Election) TransferTo(ctx context.Context, node remote.NodeID) error {
+func (e *Election) TransferTo(ctx context.Context, node NodeID) error {
 	// Leadership first: a follower asked to transfer should hear who leads,
 	// whatever the target.
 	if !e.IsLeader() {

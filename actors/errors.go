@@ -3,8 +3,6 @@ package actors
 import (
 	"errors"
 	"fmt"
-
-	"github.com/synod/synod/remote"
 )
 
 // Errors callers branch on; test with errors.Is.
@@ -33,7 +31,7 @@ var (
 // NotLeaderError is ErrNotLeader with a hint: the leader this node knows
 // of (0 if none) and its term.
 type NotLeaderError struct {
-	Leader remote.NodeID
+	Leader NodeID
 	Term   Term
 }
 

@@ -4,13 +4,11 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/synod/synod/remote"
 )
 
 // Member is one participant as this node sees it.
 type Member struct {
-	ID      remote.NodeID
+	ID      NodeID
 	Address string
 	Self    bool
 	// LastSeen is when this node last heard from the member: a heartbeat
@@ -28,15 +26,15 @@ type Member struct {
 // health is what the leader-watch records about peers. Guarded by mu.
 type health struct {
 	mu   sync.Mutex
-	seen map[remote.NodeID]time.Time
-	rtt  map[remote.NodeID]time.Duration
+	seen map[NodeID]time.Time
+	rtt  map[NodeID]time.Duration
 }
 
-func (h *health) heard(id remote.NodeID, at time.Time, rtt time.Duration) {
+func (h *health) heard(id NodeID, at time.Time, rtt time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.seen == nil {
-		h.seen, h.rtt = map[remote.NodeID]time.Time{}, map[remote.NodeID]time.Duration{}
+		h.seen, h.rtt = map[NodeID]time.Time{}, map[NodeID]time.Duration{}
 	}
 	h.seen[id] = at
 	if rtt > 0 {
@@ -51,7 +49,7 @@ func (e *Election) Members() []Member {
 	defer e.health.mu.Unlock()
 	now := time.Now()
 	out := []Member{{ID: e.cfg.Node, Address: e.cfg.Address, Self: true, LastSeen: now, Reachable: true}}
-	ids := make([]remote.NodeID, 0, len(e.cfg.Peers))
+	ids := make([]NodeID, 0, len(e.cfg.Peers))
 	for id := range e.cfg.Peers {
 		ids = append(ids, id)
 	}

@@ -49,9 +49,6 @@ type watchShell struct {
 	log         zerolog.Logger
 }
 
-// WatchName is the leader-watch's actor id on every node.
-const WatchName = "synod/leader-watch"
-
 // confirmNow is the one confirmCall every batch sends: it carries nothing.
 var confirmNow = &confirmCall{}
 

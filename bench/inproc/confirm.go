@@ -146,11 +146,11 @@ func confirmCase(ctx context.Context, e *actors.Election, kase string, callers i
 	// running and the leader's lease (or round pipeline) is in its steady
 	// state when counting begins.
 	live := sleep(ctx, p.warmup)
-	rounds0, start := e.QuorumRounds(), time.Now()
+	rounds0, start := e.Stats().QuorumRounds, time.Now()
 	phase.Store(measuring)
 	live = live && sleep(ctx, p.window)
 	phase.Store(stopping)
-	elapsed, rounds := time.Since(start), e.QuorumRounds()-rounds0
+	elapsed, rounds := time.Since(start), e.Stats().QuorumRounds-rounds0
 	wg.Wait()
 	if !live {
 		return result.Row{}, ctx.Err()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/synod/synod/acceptor"
-	"github.com/synod/synod/actors"
 	"github.com/synod/synod/bench/result"
 	"github.com/synod/synod/remote"
 )
@@ -85,7 +84,7 @@ func heartbeatFrame() ([]byte, error) {
 		return nil, fmt.Errorf("inproc: heartbeat: %w", err)
 	}
 	f, err := remote.EncodeFrame(remote.Frame{Type: typ, Cluster: benchCluster, From: 1,
-		Target: actors.WatchName, Sender: actors.WatchName, Payload: payload})
+		Target: "synod/leader-watch", Sender: "synod/leader-watch", Payload: payload})
 	if err != nil {
 		return nil, fmt.Errorf("inproc: heartbeat frame: %w", err)
 	}
