@@ -113,3 +113,21 @@ func benchGuardQuorum(b *testing.B, e *actors.Election) {
 		b.ReportMetric(float64(e.Stats().QuorumRounds-rounds)/float64(b.N), "rounds/op")
 	}
 }
+
+// BenchmarkGuardQuorumGRPCOne is BenchmarkGuardQuorumGRPC with one caller:
+// each call waits for its own round, so it measures a round's latency
+// (issue 11's goal: at least 60,000 calls/s).
+func BenchmarkGuardQuorumGRPCOne(b *testing.B) {
+	e := benchLeaderOn(b, testcluster.ElectionOptions{Nodes: 3, Seed: 1, GRPC: true,
+		Configure: func(cfg *actors.Config) { *cfg = actors.FastFailover(*cfg) }})
+	ctx := context.Background()
+	rounds := e.Stats().QuorumRounds
+	b.ResetTimer()
+	for b.Loop() {
+		if err := e.Guard(ctx, noop); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(e.Stats().QuorumRounds-rounds)/float64(b.N), "rounds/op")
+}
