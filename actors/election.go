@@ -53,7 +53,8 @@ type Election struct {
 	watchPID          atomic.Pointer[actor.PID]
 	batches           confirmBatches // Confirm callers on their way to the leader-watch
 
-	leadSlot     chan struct{} // holds a token while a Lead callback runs: never twice at once
+	leadSlot     chan struct{}       // holds a token while a Lead callback runs: never twice at once
+	dispatchers  []*shell.Dispatcher // one per actor; Close stops them
 	closeOnce    sync.Once
 	closing      atomic.Bool   // Close has begun: the root's stop is expected
 	supersededBy atomic.Bool   // the transport was superseded: the root's stop is expected
@@ -199,6 +200,7 @@ func spawn(parent actor.SpawnerContext, cfg Config, ownSystem bool) (e *Election
 	if err != nil {
 		e.root = nil
 		e.node.Clock.Stop()
+		e.stopDispatchers()
 		_ = ep.Close()
 		e.closeStores()
 		return nil, fmt.Errorf("actors: spawn %q: %w", cfg.Name, err)
@@ -245,6 +247,13 @@ func (e *Election) rootConfig() supervisor.RootConfig {
 		wiring.Learner:  shell.LearnerProps(shell.LearnerConfig{Node: e.node, Core: lcfg, Store: e.lrnStore, Seed: e.seeds.Uint64()}),
 		wiring.Proposer: shell.ProposerProps(shell.ProposerConfig{Node: e.node, Core: pcfg, Seed: e.seeds.Uint64()}),
 		wiring.Watch:    e.watchProps(),
+	}
+	// Each actor on a goroutine of its own (shell.Dispatcher): Close
+	// stops them once the actors have stopped.
+	for _, r := range wiring.Roles {
+		d := shell.NewDispatcher()
+		e.dispatchers = append(e.dispatchers, d)
+		props[r] = props[r].Configure(actor.WithDispatcher(d))
 	}
 	rc := supervisor.RootConfig{Node: cfg.Node.String(), Log: e.slog, Seed: e.seeds.Uint64(), OnStopped: e.rootStopped, OnStarted: e.ep.Release}
 	for _, r := range wiring.Roles {
@@ -306,6 +315,7 @@ func (e *Election) Close(ctx context.Context) error {
 			err = e.system.Root.StopFuture(e.root).Wait()
 		}
 		e.node.Clock.Stop()
+		e.stopDispatchers()
 		e.state.close(ErrClosed)
 		if err == nil {
 			err = cerr
@@ -328,12 +338,21 @@ func (e *Election) rootStopped() {
 	// only feed protoactor's dead letters.
 	e.rootGone.Store(true)
 	e.node.Clock.Stop()
+	e.stopDispatchers()
 	if e.closing.Load() || e.supersededBy.Load() {
 		return
 	}
 	e.cfg.Logger.Error().Str("event", "node_stopped").
 		Str("reason", "the node's root actor stopped while the Election was open; Close it and Spawn again to rejoin").Send()
 	e.state.close(ErrStopped)
+}
+
+// stopDispatchers ends the actors' goroutines (shell.Dispatcher); only
+// once the actors have stopped, or never started.
+func (e *Election) stopDispatchers() {
+	for _, d := range e.dispatchers {
+		d.Stop()
+	}
 }
 
 // Done is closed when this Election stops taking part in the cluster:
@@ -374,7 +393,6 @@ func (e *Election) IsLeader() bool {
 	v := e.state.view.Load()
 	return v != nil && (!e.state.leases || time.Since(e.start) < v.until)
 }
-
 
 // Confirm verifies that this node leads and returns its term: from the
 // lease, at once, when one runs; otherwise by a quorum round that starts
