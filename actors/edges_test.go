@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 	"github.com/synod/synod/remote"
 )
 

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 	"github.com/synod/synod/remote"
 )
 

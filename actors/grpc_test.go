@@ -8,7 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 )
 
 // TestElectionOverGRPC runs the whole stack over the real gRPC transport on

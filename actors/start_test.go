@@ -12,7 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/storage"
 	"github.com/synod/synod/supervisor"

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/netns"
+	"github.com/synod/synod/harness/netns"
 
 	"github.com/synod/synod/internal/localproc"
 )

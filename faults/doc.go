@@ -1,6 +1,6 @@
 // Package faults holds the partition and process-fault tests of synod:
 // real "synod exec" processes, each in its own network namespace
-// (internal/netns), run the fenced lock service (examples/fencedlock/lockd)
+// (harness/netns), run the fenced lock service (examples/fencedlock/lockd)
 // while concurrent clients use it and the tests break the network and the
 // processes. Each run checks that the clients' history is linearizable
 // (internal/history, with porcupine) and that no two leadership claims

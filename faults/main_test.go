@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/netns"
+	"github.com/synod/synod/harness/netns"
 )
 
 var (

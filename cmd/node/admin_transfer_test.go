@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 	"github.com/synod/synod/remote"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/synod/synod/acceptor"
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/testcluster"
+	"github.com/synod/synod/harness/testcluster"
 	"github.com/synod/synod/remote"
 	"github.com/synod/synod/supervisor"
 )

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/netns"
+	"github.com/synod/synod/harness/netns"
 )
 
 // The test binary doubles as a helper that runs inside a namespace:

@@ -20,7 +20,7 @@ func options(seed uint64, nodes int) Options {
 }
 
 func replayCommand(seed uint64, nodes int) string {
-	return fmt.Sprintf("go test ./internal/sim -run 'TestSimulation$' -sim.seed=%d -sim.nodes=%d -sim.steps=%d -sim.trace -v", seed, nodes, *flagSteps)
+	return fmt.Sprintf("go test ./harness/sim -run 'TestSimulation$' -sim.seed=%d -sim.nodes=%d -sim.steps=%d -sim.trace -v", seed, nodes, *flagSteps)
 }
 
 // TestSimulation runs seeded schedules of 3- and 5-node clusters under loss,

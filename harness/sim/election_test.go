@@ -23,7 +23,7 @@ func electionReplay(seed uint64, nodes int, leases bool) string {
 	if !leases {
 		extra = " -sim.noleases"
 	}
-	return fmt.Sprintf("go test ./internal/sim -run 'TestElection$' -sim.seed=%d -sim.nodes=%d -sim.chaos=%v%s -sim.trace -v", seed, nodes, *flagChaos, extra)
+	return fmt.Sprintf("go test ./harness/sim -run 'TestElection$' -sim.seed=%d -sim.nodes=%d -sim.chaos=%v%s -sim.trace -v", seed, nodes, *flagChaos, extra)
 }
 
 // TestElection runs seeded leader-election schedules: 3- and 5-node
