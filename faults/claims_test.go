@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/examples/fencedlock"
 )
 
 // readClaims parses the claims file; a missing file is no claims.
-func readClaims(t *testing.T, path string) []history.Claim {
+func readClaims(t *testing.T, path string) []fencedlock.Claim {
 	t.Helper()
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -23,7 +23,7 @@ func readClaims(t *testing.T, path string) []history.Claim {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	claims, err := history.ParseClaims(f)
+	claims, err := fencedlock.ReadClaims(f)
 	if err != nil {
 		t.Fatalf("claims %s: %v", path, err)
 	}
@@ -37,14 +37,14 @@ type claimStats struct {
 	longest time.Duration // longest time with no claim open, between the first start and the last
 }
 
-func statsOf(claims []history.Claim, runEnd time.Time) claimStats {
+func statsOf(claims []fencedlock.Claim, runEnd time.Time) claimStats {
 	s := claimStats{claims: len(claims)}
 	if len(claims) == 0 {
 		return s
 	}
 	s.changes = len(claims) - 1
 	sorted := slices.Clone(claims)
-	slices.SortFunc(sorted, func(a, b history.Claim) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(sorted, func(a, b fencedlock.Claim) int { return a.Start.Compare(b.Start) })
 	covered := sorted[0].Start
 	for _, c := range sorted {
 		if gap := c.Start.Sub(covered); gap > s.longest {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/examples/fencedlock"
 )
 
 // crash is a machine's death: node's processes were SIGKILLed and gone by
@@ -131,7 +131,7 @@ func checkEvents(out string) string {
 // is gone acts no more. Left open, the claim would run to the end of the
 // run and overlap every later leader. The crash time is when both
 // processes were seen gone, no earlier than their last act.
-func clipCrashed(t *testing.T, claims []history.Claim, crashes []crash) []history.Claim {
+func clipCrashed(t *testing.T, claims []fencedlock.Claim, crashes []crash) []fencedlock.Claim {
 	out := slices.Clone(claims)
 	for _, cr := range crashes {
 		for i, c := range out {

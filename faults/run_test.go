@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/synod/synod/examples/fencedlock"
 	"github.com/synod/synod/internal/history"
 )
 
@@ -124,7 +125,7 @@ func runScenario(t *testing.T, sc scenario) {
 // leader may be elected during the pause, and no lease can stop a process
 // that is not running; the stale part after SIGCONT is what fencing and
 // confirmed reads exist for, and the history check covers it.
-func clipPaused(t *testing.T, claims []history.Claim, pauses []pause) []history.Claim {
+func clipPaused(t *testing.T, claims []fencedlock.Claim, pauses []pause) []fencedlock.Claim {
 	out := slices.Clone(claims)
 	for _, p := range pauses {
 		for i, c := range out {

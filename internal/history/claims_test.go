@@ -2,9 +2,10 @@ package history
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/synod/synod/examples/fencedlock"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -12,8 +13,8 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // at is t0 plus ms milliseconds.
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
-func claim(node, term uint64, start, end int) Claim {
-	c := Claim{Node: node, Term: term, Start: at(start)}
+func claim(node, term uint64, start, end int) fencedlock.Claim {
+	c := fencedlock.Claim{Node: node, Term: term, Start: at(start)}
 	if end >= 0 {
 		c.End = at(end)
 	}
@@ -23,24 +24,24 @@ func claim(node, term uint64, start, end int) Claim {
 func TestCheckClaims(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		claims []Claim
+		claims []fencedlock.Claim
 		want   []string // "kind A.term B.term", in order
 	}{
-		{"adjacent terms", []Claim{claim(1, 1, 0, 100), claim(2, 2, 100, 200), claim(1, 3, 200, 300)}, nil},
-		{"gap between terms", []Claim{claim(1, 1, 0, 100), claim(2, 2, 150, 200)}, nil},
-		{"overlapping terms", []Claim{claim(1, 1, 0, 100), claim(2, 2, 99, 200)}, []string{"overlap 1 2"}},
-		{"one claim inside another", []Claim{claim(1, 1, 0, 300), claim(2, 2, 100, 200), claim(3, 3, 250, 400)},
+		{"adjacent terms", []fencedlock.Claim{claim(1, 1, 0, 100), claim(2, 2, 100, 200), claim(1, 3, 200, 300)}, nil},
+		{"gap between terms", []fencedlock.Claim{claim(1, 1, 0, 100), claim(2, 2, 150, 200)}, nil},
+		{"overlapping terms", []fencedlock.Claim{claim(1, 1, 0, 100), claim(2, 2, 99, 200)}, []string{"overlap 1 2"}},
+		{"one claim inside another", []fencedlock.Claim{claim(1, 1, 0, 300), claim(2, 2, 100, 200), claim(3, 3, 250, 400)},
 			[]string{"overlap 1 2", "overlap 1 3"}},
-		{"a node leads two terms at once", []Claim{claim(1, 1, 0, 100), claim(1, 2, 50, 200)}, []string{"overlap 1 2"}},
-		{"two nodes in one term", []Claim{claim(1, 4, 0, 100), claim(2, 4, 50, 200)}, []string{"overlap 4 4"}},
-		{"the same claim twice is no conflict", []Claim{claim(1, 4, 0, 100), claim(1, 4, 50, 200)}, nil},
-		{"an open claim runs to the end", []Claim{claim(1, 1, 0, -1), claim(2, 2, 500, 600)}, []string{"overlap 1 2"}},
-		{"an open last claim is fine", []Claim{claim(1, 1, 0, 100), claim(2, 2, 100, -1)}, nil},
-		{"term goes backwards", []Claim{claim(1, 5, 0, 100), claim(2, 3, 200, 300)}, []string{"term_order 5 3"}},
-		{"term reused by another node", []Claim{claim(1, 5, 0, 100), claim(2, 5, 200, 300)}, []string{"term_order 5 5"}},
-		{"worst earlier term is named", []Claim{claim(1, 5, 0, 100), claim(2, 7, 100, 200), claim(3, 6, 300, 400)},
+		{"a node leads two terms at once", []fencedlock.Claim{claim(1, 1, 0, 100), claim(1, 2, 50, 200)}, []string{"overlap 1 2"}},
+		{"two nodes in one term", []fencedlock.Claim{claim(1, 4, 0, 100), claim(2, 4, 50, 200)}, []string{"overlap 4 4"}},
+		{"the same claim twice is no conflict", []fencedlock.Claim{claim(1, 4, 0, 100), claim(1, 4, 50, 200)}, nil},
+		{"an open claim runs to the end", []fencedlock.Claim{claim(1, 1, 0, -1), claim(2, 2, 500, 600)}, []string{"overlap 1 2"}},
+		{"an open last claim is fine", []fencedlock.Claim{claim(1, 1, 0, 100), claim(2, 2, 100, -1)}, nil},
+		{"term goes backwards", []fencedlock.Claim{claim(1, 5, 0, 100), claim(2, 3, 200, 300)}, []string{"term_order 5 3"}},
+		{"term reused by another node", []fencedlock.Claim{claim(1, 5, 0, 100), claim(2, 5, 200, 300)}, []string{"term_order 5 5"}},
+		{"worst earlier term is named", []fencedlock.Claim{claim(1, 5, 0, 100), claim(2, 7, 100, 200), claim(3, 6, 300, 400)},
 			[]string{"term_order 7 6"}},
-		{"out of order input", []Claim{claim(2, 2, 100, 200), claim(1, 1, 0, 100)}, nil},
+		{"out of order input", []fencedlock.Claim{claim(2, 2, 100, 200), claim(1, 1, 0, 100)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
@@ -51,58 +52,5 @@ func TestCheckClaims(t *testing.T) {
 				t.Fatalf("violations %v, want %v", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestParseClaims(t *testing.T) {
-	line := func(node, term uint64, start, end int) string {
-		var parts []string
-		parts = append(parts, fmt.Sprintf(`"node":%d`, node), fmt.Sprintf(`"term":%d`, term))
-		if start >= 0 {
-			parts = append(parts, fmt.Sprintf(`"start":%q`, at(start).Format(time.RFC3339Nano)))
-		}
-		if end >= 0 {
-			parts = append(parts, fmt.Sprintf(`"end":%q`, at(end).Format(time.RFC3339Nano)))
-		}
-		return "{" + strings.Join(parts, ",") + "}\n"
-	}
-	input := line(1, 1, 0, -1) + "\n" + line(2, 2, 150, 200) + line(1, 1, -1, 100) + line(3, 3, 300, -1) +
-		`{"node":3,"term":3,"start":"2026-01` // torn by a kill
-	got, err := ParseClaims(strings.NewReader(input))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Claim{claim(1, 1, 0, 100), claim(2, 2, 150, 200), claim(3, 3, 300, -1)}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("parsed %v, want %v", got, want)
-	}
-
-	for name, tc := range map[string]struct{ input, err string }{
-		"bad line":        {line(1, 1, 0, 10) + "not json\n" + line(2, 2, 20, 30), "line 2"},
-		"end never began": {line(1, 1, -1, 10), "line 1: node 1 ends term 1, which it never started"},
-		"opened twice":    {line(1, 1, 0, -1) + line(1, 1, 5, -1), "line 2: node 1 opens term 1 twice"},
-		"ends before":     {line(1, 1, 50, -1) + line(1, 1, -1, 10), "line 2: node 1 ends term 1 before it started"},
-		"empty object":    {"{}\n", "line 1: neither start nor end"},
-		"inverted":        {line(1, 1, 50, 10), "line 1"},
-	} {
-		if _, err := ParseClaims(strings.NewReader(tc.input)); err == nil || !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("%s: error %v, want one containing %q", name, err, tc.err)
-		}
-	}
-}
-
-// TestClaimsRoundTrip: claims written as JSON lines, one per line, parse
-// back to themselves.
-func TestClaimsRoundTrip(t *testing.T) {
-	var b strings.Builder
-	claims := []Claim{claim(1, 1, 0, 100), claim(2, 2, 100, -1)}
-	for _, c := range claims {
-		if err := WriteClaim(&b, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := ParseClaims(strings.NewReader(b.String()))
-	if err != nil || fmt.Sprint(got) != fmt.Sprint(claims) {
-		t.Fatalf("round trip: %v, %v; want %v", got, err, claims)
 	}
 }

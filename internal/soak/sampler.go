@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/examples/fencedlock"
 	"github.com/synod/synod/remote"
 )
 
@@ -23,7 +23,7 @@ import (
 type Sampler struct {
 	mu     sync.Mutex
 	runs   map[remote.NodeID]*run // guarded by mu
-	claims []history.Claim        // closed runs, guarded by mu
+	claims []fencedlock.Claim     // closed runs, guarded by mu
 	terms  map[actors.Term]bool   // every term seen led, guarded by mu
 }
 
@@ -75,19 +75,19 @@ func (s *Sampler) closeLocked(node remote.NodeID) {
 	// A run of one look, or of looks closer together than the clock
 	// readings around them, proves no interval at all.
 	if r != nil && r.last.After(r.first) {
-		s.claims = append(s.claims, history.Claim{Node: uint64(node), Term: uint64(r.term), Start: r.first, End: r.last})
+		s.claims = append(s.claims, fencedlock.Claim{Node: uint64(node), Term: uint64(r.term), Start: r.first, End: r.last})
 	}
 }
 
 // Claims returns every claim so far; a run still going is claimed up to
 // its latest look.
-func (s *Sampler) Claims() []history.Claim {
+func (s *Sampler) Claims() []fencedlock.Claim {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := append([]history.Claim(nil), s.claims...)
+	out := append([]fencedlock.Claim(nil), s.claims...)
 	for node, r := range s.runs {
 		if r.last.After(r.first) {
-			out = append(out, history.Claim{Node: uint64(node), Term: uint64(r.term), Start: r.first, End: r.last})
+			out = append(out, fencedlock.Claim{Node: uint64(node), Term: uint64(r.term), Start: r.first, End: r.last})
 		}
 	}
 	return out

@@ -5,7 +5,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/examples/fencedlock"
 )
 
 // recordClaim appends a claim line to path: the start of node's claim on
@@ -13,7 +13,7 @@ import (
 // file is opened with O_APPEND and the line written in one write, so the
 // lines of concurrent processes do not interleave.
 func recordClaim(path string, node, term uint64, start bool) error {
-	c := history.Claim{Node: node, Term: term}
+	c := fencedlock.Claim{Node: node, Term: term}
 	if start {
 		c.Start = time.Now()
 	} else {
@@ -23,7 +23,7 @@ func recordClaim(path string, node, term uint64, start bool) error {
 	if err != nil {
 		return fmt.Errorf("claims: %w", err)
 	}
-	if err := history.WriteClaim(f, c); err != nil {
+	if err := fencedlock.WriteClaim(f, c); err != nil {
 		f.Close()
 		return fmt.Errorf("claims: %w", err)
 	}

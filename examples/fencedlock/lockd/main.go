@@ -24,7 +24,7 @@
 // confirmation failed), with no effect.
 //
 // It records its leadership claim in -claims, one JSON line when it
-// starts and one when it stops serving (history.Claim, see claim.go); all
+// starts and one when it stops serving (fencedlock.Claim, see claim.go); all
 // processes share one host's clock, so the lines of different nodes
 // compare.
 //
