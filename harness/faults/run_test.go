@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/examples/fencedlock"
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/harness/faults/history"
 )
 
 // scenario is one fault, run on a fresh cluster under client traffic.

@@ -4,7 +4,7 @@
 // leader at any instant, a linearizable history, and a leader again soon
 // after every fault heals. Run it with
 //
-//	go test -v ./internal/soak -run Soak -soak=10m
+//	cd harness/faults && go test -v ./soak -run Soak -soak=10m
 //
 // The pieces that are not the test itself live here: the register service
 // (Register), the fault schedule (Schedule) and the leadership sampler

@@ -33,8 +33,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	synodBin, lockdBin = filepath.Join(dir, "synod"), filepath.Join(dir, "lockd")
-	for bin, pkg := range map[string]string{synodBin: "../cmd/node", lockdBin: "../examples/fencedlock/lockd"} {
-		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+	// Built in synod's own module (the repository root), as a user builds
+	// them, not with this test module's requirements.
+	for bin, pkg := range map[string]string{synodBin: "./cmd/node", lockdBin: "./examples/fencedlock/lockd"} {
+		if out, err := exec.Command("go", "build", "-C", "../..", "-o", bin, pkg).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
 			os.RemoveAll(dir)
 			os.Exit(1)
@@ -51,7 +53,7 @@ func seed(t *testing.T) uint64 {
 	if s == 0 {
 		s = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d (replay: go test ./faults -run '%s' -faults.seed=%d)", s, t.Name(), s)
+	t.Logf("seed %d (replay: cd harness/faults && go test . -run '%s' -faults.seed=%d)", s, t.Name(), s)
 	return s
 }
 

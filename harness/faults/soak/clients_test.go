@@ -10,7 +10,7 @@ import (
 
 	"github.com/synod/synod/actors"
 	"github.com/synod/synod/examples/fencedlock"
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/harness/faults/history"
 	"github.com/synod/synod/remote"
 )
 

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/synod/synod/internal/history"
+	"github.com/synod/synod/harness/faults/history"
 )
 
 // clientTimeout bounds one operation. A put that times out is Unknown: it

@@ -47,7 +47,7 @@ func TestSoak(t *testing.T) {
 	// The seed fixes the faults, the clients' choices and the network's
 	// losses; goroutine scheduling still varies, so a replay repeats the
 	// schedule, not every interleaving.
-	replay := fmt.Sprintf("go test -v ./internal/soak -run 'TestSoak$' -soak=%v -soak.seed=%d", *soakFor, seed)
+	replay := fmt.Sprintf("cd harness/faults && go test -v ./soak -run 'TestSoak$' -soak=%v -soak.seed=%d", *soakFor, seed)
 	if *soakOnly != "" {
 		replay += " -soak.faults=" + *soakOnly
 	}
