@@ -165,7 +165,7 @@ func spawn(parent actor.SpawnerContext, cfg Config, ownSystem bool) (e *Election
 	// when it is the leader's.
 	if pn, ok := tr.(remote.PeerNotifier); ok {
 		pn.NotifyPeers(func(ev remote.PeerEvent) {
-			if w := e.watchPID.Load(); w != nil && !ev.Up {
+			if w := e.watchPID.Load(); w != nil && !ev.Up && !e.closing.Load() {
 				e.system.Root.Send(w, &watch.PeerDown{Peer: ev.Peer})
 			}
 		})
@@ -311,6 +311,7 @@ func (e *Election) Close(ctx context.Context) error {
 		// heartbeat) and protoactor would log it as a dead letter. Closed,
 		// it drops and counts them.
 		cerr := e.ep.Close()
+		e.node.Stop()
 		if !e.rootGone.Load() {
 			err = e.system.Root.StopFuture(e.root).Wait()
 		}

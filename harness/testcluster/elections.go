@@ -175,7 +175,13 @@ func (c *Elections) Kill(id remote.NodeID) {
 	if !n.up {
 		return
 	}
+	// Cut it off first, so that Close cannot hand anything off: on the
+	// in-memory network by isolating it, over gRPC by closing its
+	// transport (its peers see the connections drop, as at a crash).
 	c.Net.Isolate(id)
+	if c.opt.GRPC {
+		_ = n.Election.Transport().Close()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = n.Election.Close(ctx)

@@ -1,6 +1,8 @@
 package shell
 
 import (
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
@@ -15,7 +17,14 @@ type Node struct {
 	Dir   remote.Directory
 	Clock *Clock
 	Log   zerolog.Logger
+
+	stopping atomic.Bool // see Stop
 }
+
+// Stop makes Send drop everything from now on: the node's actors are
+// about to stop, concurrently, and what one of them would send another
+// that already stopped would only reach protoactor's dead letters.
+func (n *Node) Stop() { n.stopping.Store(true) }
 
 // ActorName is a role's actor id on every node. Peers address a role as
 // (node address, ActorName).
@@ -41,6 +50,9 @@ func (n *Node) PID(node remote.NodeID, r wiring.Role) *actor.PID {
 // node. A message no role takes, or a node-local one addressed to another
 // node, is a bug in a core: it is logged and dropped.
 func (n *Node) Send(ctx actor.SenderContext, envs []remote.Envelope) {
+	if n.stopping.Load() {
+		return
+	}
 	for _, env := range envs {
 		if pid := n.route(env); pid != nil {
 			ctx.Send(pid, env.Msg)

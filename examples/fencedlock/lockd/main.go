@@ -28,8 +28,9 @@
 // processes share one host's clock, so the lines of different nodes
 // compare.
 //
-// On SIGTERM it stops taking requests, waits for the write in progress,
-// records the end of its claim, waits for the reads in flight, and exits 0.
+// On SIGTERM it stops taking requests, cancels the calls in flight (a write
+// in progress ends with an unknown outcome), records the end of its claim,
+// waits for the requests in flight to answer, and exits 0.
 package main
 
 import (
@@ -102,10 +103,12 @@ func run() error {
 		}
 	case exitErr = <-served:
 	}
-	// The claim ends once stop has returned: stop waits for the write in
-	// progress, and no later one starts. A read still in flight may answer
-	// after that, but only with a confirmation the node gave while it led,
-	// so before it sent SIGTERM: the read took effect inside the claim.
+	// The claim ends once stop has returned: stop cancels the write in
+	// progress and waits for its handler, and no later one starts (see
+	// stop for a write already on its way to the store). A read still in
+	// flight may answer after that, but only with a confirmation the node
+	// gave while it led, so before it sent SIGTERM: the read took effect
+	// inside the claim.
 	svc.stop()
 	if err := recordClaim(*claims, node, term, false); err != nil && exitErr == nil {
 		exitErr = err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,11 @@ type service struct {
 	store  string // base URL of the fenced store
 	client *http.Client
 	quit   chan struct{} // closed by stop
+	// calls carries every call to the store and the node; stop cancels it
+	// first, so that a call stuck in the network (a write behind a cut
+	// link) does not hold the claim open after SIGTERM.
+	calls  context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	cache   map[string]string // nil until loaded
@@ -36,8 +42,9 @@ type service struct {
 }
 
 func newService(term uint64, admin, store string) *service {
+	calls, cancel := context.WithCancel(context.Background())
 	return &service{term: term, admin: admin, store: store, client: &http.Client{Timeout: callTimeout},
-		quit: make(chan struct{})}
+		quit: make(chan struct{}), calls: calls, cancel: cancel}
 }
 
 // load fills the cache, retrying while the store cannot be reached. It
@@ -82,9 +89,16 @@ func (s *service) reloadLocked() error {
 	return nil
 }
 
-// stop refuses every later request, after the one in progress (it takes
-// mu, so no write of ours reaches the store once stop has returned).
+// stop refuses every later request. It first cancels the calls in
+// flight: a write in progress then ends at once, its outcome unknown (502),
+// instead of when the network lets it. Then it takes mu, so no write of
+// ours starts once stop has returned. A write already on its way may
+// still reach the store after that, but only with our term: if a later
+// term has begun there, the store refuses it (the fence); if not, it
+// lands before the later term begins, which reads it in /begin. Either
+// way it never takes effect inside another term's claim.
 func (s *service) stop() {
+	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.stopped {
@@ -175,7 +189,11 @@ func (s *service) put(w http.ResponseWriter, r *http.Request) {
 // answer is errStale; the node's /confirm also answers 409 when it does
 // not lead.
 func (s *service) call(u string, out any) error {
-	resp, err := s.client.Post(u, "", nil)
+	req, err := http.NewRequestWithContext(s.calls, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return err
 	}
