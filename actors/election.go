@@ -55,6 +55,7 @@ type Election struct {
 
 	leadSlot     chan struct{}       // holds a token while a Lead callback runs: never twice at once
 	dispatchers  []*shell.Dispatcher // one per actor; Close stops them
+	watchStarts  atomic.Uint64       // leader-watch cores started (watch.Config.Generation)
 	closeOnce    sync.Once
 	closing      atomic.Bool   // Close has begun: the root's stop is expected
 	supersededBy atomic.Bool   // the transport was superseded: the root's stop is expected

@@ -121,7 +121,16 @@ func (s *watchShell) observe(msg any) {
 func (s *watchShell) started(ctx actor.Context) {
 	e := s.e
 	rng := rand.New(rand.NewPCG(e.seeds.Uint64(), e.seeds.Uint64()))
-	core, err := watch.NewCore(e.cfg.watchConfig(e.incarnation), rng, s.now())
+	// A restarted leader-watch numbers its campaigns and confirmations
+	// above its predecessors', so that a reply meant for one of theirs
+	// (an Outcome, a ConfirmReply still in flight) is never taken for one
+	// of its own: a stale ConfirmReply would answer a round that began
+	// after it was sent.
+	gen := e.watchStarts.Add(1) - 1
+	wcfg := e.cfg.watchConfig(e.incarnation)
+	wcfg.Generation = gen
+	s.nextConfirm = gen << 32
+	core, err := watch.NewCore(wcfg, rng, s.now())
 	if err != nil {
 		panic(err) // Spawn validated the config
 	}

@@ -60,6 +60,9 @@ const (
 	backingOff phase = iota
 	preparing
 	accepting
+	// prepared: a Prepare's phase 1 succeeded; the attempt waits for a
+	// Propose to go on to phase 2 at its ballot.
+	prepared
 )
 
 // attempt is one request's progress.
@@ -76,6 +79,9 @@ type attempt struct {
 	hasValue bool
 	value    []byte // the value of phase 2
 	lastErr  error
+	// ahead marks an attempt started by Prepare that no Propose has taken
+	// over yet: it reports nothing and is not retried.
+	ahead bool
 }
 
 // Core is the proposer's state machine. It does no I/O and reads no clock:
@@ -113,13 +119,49 @@ func NewCore(cfg Config, rng *rand.Rand) (*Core, error) {
 // Propose starts a request. A request for an instance already in flight
 // here fails at once with ErrBusy. It is Step with a *Propose.
 func (c *Core) Propose(r Request) {
-	if _, busy := c.active[r.Instance]; busy {
+	if a, busy := c.active[r.Instance]; busy {
+		if a.ahead {
+			c.takeOver(a, r)
+			return
+		}
 		c.ready.Outcomes = append(c.ready.Outcomes, Outcome{ID: r.ID, Instance: r.Instance, Err: ErrBusy})
 		return
 	}
 	a := &attempt{req: r}
 	c.active[r.Instance] = a
 	c.start(a)
+}
+
+// PrepareAhead runs phase 1 for instance at round 0 and keeps the
+// promises for a later Propose (see Prepare). It does nothing if a
+// request for instance is in flight. It is Step with a *Prepare.
+func (c *Core) PrepareAhead(instance uint64) {
+	if _, busy := c.active[instance]; busy {
+		return
+	}
+	a := &attempt{req: Request{Instance: instance}, ahead: true, n: 1}
+	c.active[instance] = a
+	// Round 0 is below every ballot Next gives, so any campaign outbids
+	// it without a Nack first; the epoch makes it this life's own.
+	c.begin(a, acceptor.Ballot{Round: 0, Node: c.cfg.Self, Epoch: c.epoch})
+}
+
+// takeOver hands a Prepare's attempt to request r. Once its phase 1 is
+// done it goes straight to phase 2 at the prepared ballot, with the value
+// P2c requires: the one a promise reported accepted at the highest
+// ballot, if any, else r's. An Exclusive request for which a promise
+// reported another value, or an attempt whose phase 1 is still under
+// way, starts over as a request of its own.
+func (c *Core) takeOver(a *attempt, r Request) {
+	a.req, a.ahead = r, false
+	if a.phase != prepared || (r.Exclusive && a.hasValue && !bytes.Equal(a.value, r.Value)) {
+		c.start(a)
+		return
+	}
+	if !a.hasValue {
+		a.value = r.Value
+	}
+	c.acceptPhase(a)
 }
 
 // Withdraw ends the request for instance, if one is in flight, with
@@ -140,6 +182,8 @@ func (c *Core) Pending() int { return len(c.active) }
 // message.
 func (c *Core) Step(msg any) bool {
 	switch m := msg.(type) {
+	case *Prepare:
+		c.PrepareAhead(m.Instance)
 	case *Propose:
 		c.Propose(Request{ID: m.ID, Instance: m.Instance, Value: m.Value, Exclusive: m.Exclusive})
 	case *Withdraw:
@@ -211,8 +255,14 @@ func (c *Core) current(instance uint64, b acceptor.Ballot, phases ...phase) *att
 // start begins phase 1 at a ballot above every round seen so far.
 func (c *Core) start(a *attempt) {
 	a.n++
-	a.ballot = acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
-	c.round = a.ballot.Round
+	b := acceptor.Ballot{}.Next(c.cfg.Self, c.epoch, acceptor.Ballot{Round: c.round})
+	c.round = b.Round
+	c.begin(a, b)
+}
+
+// begin sends phase 1 at ballot b.
+func (c *Core) begin(a *attempt, b acceptor.Ballot) {
+	a.ballot = b
 	a.phase, a.until = preparing, c.now+c.cfg.AttemptTimeout
 	a.votes, a.quiet, a.foreign = map[remote.NodeID]bool{}, map[remote.NodeID]bool{}, map[remote.NodeID]bool{}
 	a.adopted, a.hasValue, a.value = acceptor.Ballot{}, false, nil
@@ -239,9 +289,19 @@ func (c *Core) promise(a *attempt, m *acceptor.Promise) {
 	if len(a.votes) < c.quorum {
 		return
 	}
+	if a.ahead {
+		// Phase 1 is done: wait for a Propose, however long.
+		a.phase, a.until = prepared, Never
+		return
+	}
 	if !a.hasValue {
 		a.value = a.req.Value
 	}
+	c.acceptPhase(a)
+}
+
+// acceptPhase sends phase 2 of a's value at a's ballot.
+func (c *Core) acceptPhase(a *attempt) {
 	a.phase, a.until = accepting, c.now+c.cfg.AttemptTimeout
 	a.votes = map[remote.NodeID]bool{}
 	c.broadcast(c.cfg.Acceptors, &acceptor.Accept{Instance: a.req.Instance, Ballot: a.ballot, Value: a.value, From: c.cfg.Self})
@@ -289,8 +349,13 @@ func (c *Core) nack(a *attempt, m *acceptor.Nack) {
 	}
 }
 
-// retry abandons the current attempt and backs off, or gives up.
+// retry abandons the current attempt and backs off, or gives up. A
+// Prepare's attempt is dropped: the next Propose starts afresh.
 func (c *Core) retry(a *attempt, why error) {
+	if a.ahead {
+		c.finish(a, nil, why)
+		return
+	}
 	a.lastErr = why
 	if c.cfg.MaxAttempts > 0 && a.n >= c.cfg.MaxAttempts {
 		c.finish(a, nil, fmt.Errorf("%w after %d attempts: %w", ErrGaveUp, a.n, why))
@@ -303,6 +368,9 @@ func (c *Core) retry(a *attempt, why error) {
 
 func (c *Core) finish(a *attempt, value []byte, err error) {
 	delete(c.active, a.req.Instance)
+	if a.ahead {
+		return // nobody asked: nothing to report
+	}
 	c.ready.Outcomes = append(c.ready.Outcomes, Outcome{
 		ID: a.req.ID, Instance: a.req.Instance, Value: value, Err: err, Attempts: a.n,
 	})

@@ -48,7 +48,13 @@ func DecodeLeader(b []byte) (Leader, error) {
 type Config struct {
 	Self        remote.NodeID
 	Incarnation uint64
-	Members     []remote.NodeID
+	// Generation numbers this core among the leader-watch cores one
+	// process starts (its shell's restarts): the core numbers its
+	// campaigns from Generation<<32 up, so that a proposer's Outcome meant
+	// for an earlier core of the process is never taken for one of its
+	// own. 0 for the first.
+	Generation uint64
+	Members    []remote.NodeID
 	// HeartbeatInterval is how often the leader heartbeats. Default 50 ms.
 	HeartbeatInterval time.Duration
 	// ElectionTimeout is how long a follower waits without a heartbeat

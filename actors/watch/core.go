@@ -112,6 +112,7 @@ type Core struct {
 	// request was lost, say, with a proposer that restarted).
 	campaignEnd      time.Duration
 	campaignInstance uint64
+	preparedFor      uint64        // the instance this node's proposer prepared ahead (prepareNext), 0 if none
 	silent           bool          // the leader's election timeout ran out unheard
 	heardAt          time.Duration // when the last heartbeat of heardTerm arrived
 	heardTerm        uint64
@@ -132,7 +133,7 @@ func NewCore(cfg Config, rng *rand.Rand, now time.Duration) (*Core, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, rng: rng, quorum: len(cfg.Members)/2 + 1, now: now}
+	c := &Core{cfg: cfg, rng: rng, quorum: len(cfg.Members)/2 + 1, now: now, campaignID: cfg.Generation << 32}
 	c.resetTimer()
 	c.send(cfg.Self, &learner.Resend{})
 	return c, nil
@@ -232,6 +233,14 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 	l, _ := DecodeLeader(value)
 	wasLeader := c.role == leader
 	c.term, c.leader, c.campaigning, c.silent, c.noQuorum = term, l, false, false, false
+	if c.preparedFor != 0 && c.preparedFor <= term {
+		// Decided without the prepared ballot (another node's campaign, or
+		// this node's own, which took it over and ends by itself).
+		if c.campaignInstance != c.preparedFor {
+			c.send(c.cfg.Self, &proposer.Withdraw{Instance: c.preparedFor})
+		}
+		c.preparedFor = 0
+	}
 	c.campaignInstance = 0
 	c.handoffDecided()
 	c.reelect = reelection{}
@@ -242,6 +251,7 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 		// it carries over; only the term, the fencing token, moves on, and
 		// a new leadership period begins with it.
 		c.lead.reelected(c.now)
+		c.prepareNext()
 		c.heartbeat()
 		if c.leading {
 			c.period++
@@ -250,6 +260,7 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 	case c.isSelf(l) && !first:
 		c.role = leader
 		c.lead = newLeaderState(c.now)
+		c.prepareNext()
 		c.heartbeat()
 		// No event yet: it leads once a majority acknowledges (report).
 	case l.Node == c.cfg.Self && first:
@@ -272,6 +283,14 @@ func (c *Core) decided(term uint64, value []byte, restored bool) {
 		}
 		c.report(reason)
 	}
+}
+
+// prepareNext has the proposer run phase 1 of the next term now, while
+// this node leads, so that handing off or re-electing itself into it
+// later takes phase 2 alone (proposer.Prepare).
+func (c *Core) prepareNext() {
+	c.preparedFor = c.term + 1
+	c.send(c.cfg.Self, &proposer.Prepare{Instance: c.preparedFor})
 }
 
 // campaignDone takes the proposer's outcome of this node's campaign. On

@@ -131,6 +131,8 @@ func fmtMsg(msg any) string {
 		return s
 	case *proposer.Withdraw:
 		return fmt.Sprintf("Withdraw instance=%d", m.Instance)
+	case *proposer.Prepare:
+		return fmt.Sprintf("Prepare instance=%d", m.Instance)
 	case *learner.Resend:
 		return "Resend"
 	case *learner.Observe:

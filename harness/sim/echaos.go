@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/acceptor"
+	"github.com/synod/synod/actors/watch"
 	"github.com/synod/synod/learner"
 )
 
@@ -61,6 +62,10 @@ func (w *eworld) chaos() {
 			w.trace("crash node %d", n.id)
 			w.crash(n)
 		}
+	case k < 3 && n.up && w.rng.IntN(3) == 0:
+		// The leader-watch fails and its supervisor restarts it, inside a
+		// process that runs on.
+		w.restartWatch(n)
 	case k < 3:
 		// A reboot: the acceptor comes back within a lease of granting one,
 		// which it has forgotten; its quiet period must cover that.
@@ -163,11 +168,16 @@ func (w *eworld) heal() error {
 		return 0
 	})
 	for i, n := range order {
-		if n.pausedUntil > w.now {
-			// SIGCONT: it wakes now, not when its pause would have ended.
-			w.schedule(&event{at: w.now, node: n.id, kind: evTick})
-		}
+		wasPaused := n.pausedUntil > w.now
 		n.pausedUntil = 0
+		if wasPaused && n.up {
+			// SIGCONT: it wakes now, not when its pause would have ended.
+			// The tick its pause held back (postponed to the pause's end)
+			// is superseded, so that its next tick is the one its cores
+			// ask for.
+			n.tickAt = watch.Never
+			w.scheduleTick(n)
+		}
 		switch {
 		case i < down && n.up:
 			w.crash(n)

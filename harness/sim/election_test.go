@@ -43,7 +43,7 @@ func TestElection(t *testing.T) {
 		}
 		return
 	}
-	var done, terms, grants, confirms, events, wipes atomic.Int64
+	var done, terms, grants, confirms, events, wipes, restarts atomic.Int64
 	violations := runSchedules(t, *flagElections, func(i int64) string {
 		seed, nodes, leases := uint64(i), 3+2*int(i%2), i%4 < 3
 		res := RunElection(electionOptions(seed, nodes, leases))
@@ -53,13 +53,14 @@ func TestElection(t *testing.T) {
 		confirms.Add(int64(res.Confirms))
 		events.Add(int64(res.Events))
 		wipes.Add(int64(res.Wipes))
+		restarts.Add(int64(res.WatchRestarts))
 		if res.Violation == nil {
 			return ""
 		}
 		return fmt.Sprintf("seed %d (%d nodes, leases %v): %v\n  replay: %s", seed, nodes, leases, res.Violation, electionReplay(seed, nodes, leases))
 	})
-	summary := fmt.Sprintf("election simulation: %d schedules (3 and 5 nodes, 3/4 with leases), %d events, %d terms decided, %d leaderships, %d quorum confirmations, %d disks lost, %d violations",
-		done.Load(), events.Load(), terms.Load(), grants.Load(), confirms.Load(), wipes.Load(), violations)
+	summary := fmt.Sprintf("election simulation: %d schedules (3 and 5 nodes, 3/4 with leases), %d events, %d terms decided, %d leaderships, %d quorum confirmations, %d disks lost, %d leader-watch restarts, %d violations",
+		done.Load(), events.Load(), terms.Load(), grants.Load(), confirms.Load(), wipes.Load(), restarts.Load(), violations)
 	fmt.Println(summary)
 	t.Log(summary)
 }

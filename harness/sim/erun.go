@@ -253,10 +253,14 @@ func (w *eworld) checkEvent(n *enode, ev watch.Event) error {
 	}
 	// A Lead callback runs once per leadership period: at most one period
 	// per term.
-	if p, ok := n.periods[ev.Term]; ok && p != ev.Period {
-		return violated("one period per term", "node %d began periods %d and %d of term %d", n.id, p, ev.Period, ev.Term)
+	// Across a restart of the leader-watch too: a new core never leads a
+	// term an earlier one of the process led.
+	period := n.watchGen<<32 | ev.Period
+	if p, ok := n.periods[ev.Term]; ok && p != period {
+		return violated("one period per term", "node %d began period %d (leader-watch %d) and period %d (leader-watch %d) of term %d",
+			n.id, p&(1<<32-1), p>>32, ev.Period, n.watchGen, ev.Term)
 	}
-	n.periods[ev.Term] = ev.Period
+	n.periods[ev.Term] = period
 	if ev.Term <= w.ledTerms && w.lastLeader[ev.Term] != n.id {
 		return violated("terms only grow", "node %d began leading term %d after term %d was led", n.id, ev.Term, w.ledTerms)
 	}

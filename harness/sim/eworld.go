@@ -32,14 +32,17 @@ type ElectionOptions struct {
 
 // ElectionResult summarizes one schedule.
 type ElectionResult struct {
-	Events       int
-	Terms        int // leadership terms decided
-	LeaseGrants  int // times a node started leading
-	Confirms     int // quorum confirmations that succeeded
-	Faults       int
-	Wipes        int // disks lost
-	SimulatedFor time.Duration
-	Violation    error
+	Events      int
+	Terms       int // leadership terms decided
+	LeaseGrants int // times a node started leading
+	Confirms    int // quorum confirmations that succeeded
+	Faults      int
+	Wipes       int // disks lost
+	// WatchRestarts counts leader-watches restarted inside a running
+	// process.
+	WatchRestarts int
+	SimulatedFor  time.Duration
+	Violation     error
 }
 
 const tick = 10 * time.Millisecond
@@ -54,7 +57,8 @@ type enode struct {
 	incarnation uint64
 	confirmAt   map[uint64]uint64 // confirm id → chosen frontier when asked
 	lastTerm    uint64
-	periods     map[uint64]uint64 // term → the leadership period this incarnation led it in
+	periods     map[uint64]uint64 // term → the leadership period this incarnation led it in, watchGen<<32 | period
+	watchGen    uint64            // leader-watch cores this incarnation started before the running one
 	tickAt      time.Duration     // local time of the tick scheduled (watch.Never: none)
 	tickGen     uint64            // numbers tick events, so a superseded one is ignored
 	// checking: its store is fresh and its start-up check has not settled
@@ -203,6 +207,7 @@ func (w *eworld) boot(n *enode) {
 	n.prop, err = proposer.NewCore(proposer.DefaultConfig(n.id, w.ids), rand.New(rand.NewPCG(w.rng.Uint64(), 2)))
 	must(err)
 	n.incarnation = w.rng.Uint64() | 1
+	n.watchGen = 0
 	n.watch, err = watch.NewCore(w.wcfg(n.id, n.incarnation), rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local)
 	must(err)
 	n.mirror = watch.Mirror{}
@@ -214,6 +219,26 @@ func (w *eworld) boot(n *enode) {
 	// Everything a start emits (the acceptor's first queries, the
 	// leader-watch's Resend to its learner) goes out now; each core is
 	// then ticked when it is due.
+	must(w.settle(n, n.tick(w, local)))
+}
+
+// restartWatch restarts n's leader-watch inside its running process, as
+// its supervisor does after a panic: a new core, same incarnation, with a
+// Generation above the last, and the shell's mirror of leadership reset
+// (the actors shell ends the period it mirrored). Everything else runs
+// on: the other cores, their stores, messages in flight to and from the
+// old core. The new core must never lead a term the old one led.
+func (w *eworld) restartWatch(n *enode) {
+	w.trace("restart the leader-watch of node %d", n.id)
+	w.res.WatchRestarts++
+	local := n.local(w.now)
+	n.watchGen++
+	cfg := w.wcfg(n.id, n.incarnation)
+	cfg.Generation = n.watchGen
+	var err error
+	n.watch, err = watch.NewCore(cfg, rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local)
+	must(err)
+	n.mirror = watch.Mirror{}
 	must(w.settle(n, n.tick(w, local)))
 }
 

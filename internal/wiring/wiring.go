@@ -56,7 +56,7 @@ func Route(msg any) (Role, bool) {
 		*acceptor.RebuildQuery, *acceptor.RebuildReport:
 		return Acceptor, true
 	case *acceptor.Promise, *acceptor.Accepted, *acceptor.Nack,
-		*proposer.Propose, *proposer.Withdraw:
+		*proposer.Propose, *proposer.Withdraw, *proposer.Prepare:
 		return Proposer, true
 	case *learner.Decide, *learner.LatestRequest, *learner.LatestReply, *learner.SinceRequest, *learner.SinceReply,
 		*learner.Observe, *learner.Resend:
@@ -72,7 +72,7 @@ func Route(msg any) (Role, bool) {
 // Such messages are never encoded: a shell hands them over in memory.
 func Local(msg any) bool {
 	switch msg.(type) {
-	case *proposer.Propose, *proposer.Withdraw, *proposer.Outcome,
+	case *proposer.Propose, *proposer.Withdraw, *proposer.Prepare, *proposer.Outcome,
 		*learner.Observe, *learner.Resend, *learner.Learned,
 		*acceptor.Heard, *watch.PeerDown:
 		return true

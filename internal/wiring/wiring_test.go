@@ -34,6 +34,7 @@ var routes = []route{
 	{&acceptor.Accepted{}, wiring.Proposer, false},
 	{&acceptor.Nack{}, wiring.Proposer, false},
 	{&proposer.Propose{}, wiring.Proposer, true},
+	{&proposer.Prepare{}, wiring.Proposer, true},
 	{&proposer.Withdraw{}, wiring.Proposer, true},
 	{&learner.Decide{}, wiring.Learner, false},
 	{&learner.LatestRequest{}, wiring.Learner, false},
