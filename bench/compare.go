@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/synod/synod/bench/result"
 )
@@ -22,18 +16,17 @@ import (
 // so that the product module does not carry raft) and runs its failover,
 // confirm and elect scenarios with the same --quick and --rounds. It
 // prints its rows as a JSON array on stdout; its stderr goes to
-// logs/raftpeer.log, and its "peers: <scenario>: starting" lines move the
-// bar.
+// logs/raftpeer.log, and its "peers: progress D/T" lines move the bar.
 func runCompare(ctx context.Context, r *run) ([]result.Row, error) {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(r.set.Out, "bin", "raftpeer")
-	bar := r.progress.Bar("compare", len(peerScenarios))
+	bar := r.progress.Bar("compare", 0)
 	defer bar.Finish()
 	r.progress.Logf("compare: building hashicorp/raft peer (bench/peers)")
-	if err := goBuild(ctx, bin, filepath.Join(root, "bench", "peers"), "."); err != nil {
+	bin, err := r.build(ctx, "raftpeer", filepath.Join(root, "bench", "peers"), ".")
+	if err != nil {
 		return nil, fmt.Errorf("compare: %w", err)
 	}
 	args := []string{"all"}
@@ -45,49 +38,20 @@ func runCompare(ctx context.Context, r *run) ([]result.Row, error) {
 	if r.set.Quick {
 		args = append(args, "--quick")
 	}
-	if err := os.MkdirAll(r.logDir(""), 0o755); err != nil {
-		return nil, err
-	}
-	logPath := filepath.Join(r.logDir(""), "raftpeer.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = r.set.Out
-	// SIGTERM, not SIGKILL, on Ctrl-C, so that the peer stops its own nodes.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 30 * time.Second
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logFile, line)
-			if i, ok := peerStarting(line); ok {
-				bar.Set(i, len(peerScenarios))
-			}
-			if strings.Contains(line, "FAILED") || strings.Contains(line, "rebuilding") {
-				r.progress.Logf("compare: %s", line)
-			}
+	out, runErr := runChild(ctx, bin, args, r.set.Out, filepath.Join(r.logDir(""), "raftpeer.log"), func(line string) {
+		if done, total, ok := progressLine(line, "peers: "); ok {
+			bar.Set(done, total)
 		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	runErr := cmd.Run()
-	pw.Close()
-	<-scanned
-	rows, decErr := decodePeerRows(stdout.Bytes())
+		if strings.Contains(line, "FAILED") || strings.Contains(line, "rebuilding") {
+			r.progress.Logf("compare: %s", line)
+		}
+	})
+	rows, decErr := decodePeerRows(out)
 	switch {
 	case runErr != nil:
-		return rows, fmt.Errorf("compare: %s %s: %w (its stderr: %s)", bin, strings.Join(args, " "), runErr, logPath)
+		return rows, fmt.Errorf("compare: %w", runErr)
 	case decErr != nil:
-		return rows, fmt.Errorf("compare: %w (its stderr: %s)", decErr, logPath)
+		return rows, fmt.Errorf("compare: %w", decErr)
 	}
 	return rows, nil
 }
@@ -106,26 +70,4 @@ func decodePeerRows(out []byte) ([]result.Row, error) {
 		}
 	}
 	return rows, nil
-}
-
-// peerScenarios are the peer's scenarios in the order "all" runs them.
-var peerScenarios = []string{"failover", "confirm", "elect"}
-
-// peerStarting reads a line "peers: <scenario>: starting" and returns the
-// scenario's index in peerScenarios.
-func peerStarting(line string) (int, bool) {
-	rest, ok := strings.CutPrefix(line, "peers: ")
-	if !ok {
-		return 0, false
-	}
-	name, ok := strings.CutSuffix(rest, ": starting")
-	if !ok {
-		return 0, false
-	}
-	for i, s := range peerScenarios {
-		if s == name {
-			return i, true
-		}
-	}
-	return 0, false
 }

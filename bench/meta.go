@@ -24,6 +24,9 @@ type machine struct {
 	GoVersion string `json:"go_version"`
 	Commit    string `json:"git_commit"`
 	Dirty     bool   `json:"git_dirty"`
+	// LoadAverage is /proc/loadavg's 1-, 5- and 15-minute averages when
+	// the run started; each scenario records its own (scenarioRun).
+	LoadAverage [3]float64 `json:"load_average"`
 }
 
 // disk is the filesystem holding the nodes' data directories.
@@ -42,6 +45,7 @@ func describeMachine(started time.Time, dataDir string) machine {
 	m.CPU = cpuModel()
 	m.MemoryMB = memTotalMB()
 	m.Disk = diskOf(dataDir)
+	m.LoadAverage = loadAverage()
 	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 	}
@@ -143,4 +147,19 @@ func unescapeOctal(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// loadAverage reads /proc/loadavg's 1-, 5- and 15-minute load averages
+// (zeros where it cannot).
+func loadAverage() [3]float64 {
+	var l [3]float64
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(data))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
 }

@@ -228,11 +228,13 @@ func TestSmallParsers(t *testing.T) {
 	if s := slug("synod 3 nodes, default, crash"); s != "synod-3-nodes-default-crash" {
 		t.Errorf("slug: %q", s)
 	}
-	if i, ok := peerStarting("peers: confirm: starting"); !ok || i != 1 {
-		t.Errorf("peerStarting: %d %v", i, ok)
+	if d, n, ok := progressLine("peers: progress 3/65", "peers: "); !ok || d != 3 || n != 65 {
+		t.Errorf("progressLine: %d/%d %v", d, n, ok)
 	}
-	if _, ok := peerStarting("peers: failover 3 nodes: round 1/5"); ok {
-		t.Error("peerStarting accepted a round line")
+	for _, bad := range []string{"peers: failover 3 nodes: round 1/5", "elections: progress 3/65", "peers: progress 1/0"} {
+		if _, _, ok := progressLine(bad, "peers: "); ok {
+			t.Errorf("progressLine accepted %q", bad)
+		}
 	}
 	if got := synodCaseFor("failover", "5 nodes, matched, pause"); got != "5 nodes, default, pause" {
 		t.Errorf("synodCaseFor: %q", got)

@@ -30,6 +30,7 @@ var scenarios = []scenario{
 	{"transport", "messages per second and round trips over gRPC", runTransport},
 	{"idle", "CPU and RSS of an idle 3-node cluster", runIdle},
 	{"compare", "failover, confirm and elect for hashicorp/raft", runCompare},
+	{"peers", "failover of etcd's election and Curator's LeaderSelector (installs them from Debian's packages)", runPeers},
 }
 
 // run is one invocation of the harness: its settings, where it writes, and
@@ -42,8 +43,14 @@ type run struct {
 	binOnce sync.Once
 	bin     string // the synod binary, built on first use
 	binErr  error
+	// binDir holds the binaries the run builds, outside the results
+	// directory (a results directory is for results; report.Binaries
+	// says what was run); removed at the end.
+	binDir string
 
 	report report
+	// current is the scenario running, for its notes and skips.
+	current *scenarioRun
 }
 
 // report is results.json.
@@ -53,13 +60,39 @@ type report struct {
 	Scenarios []scenarioRun `json:"scenarios"`
 	Rows      []result.Row  `json:"rows"`
 	Seconds   float64       `json:"seconds"` // the whole run's wall-clock time so far
+	// Binaries are the programs the run built and measured.
+	Binaries []binary `json:"binaries,omitempty"`
+	// Versions of the other systems measured, e.g. "etcd": "3.4.23-4+b4 (Debian)".
+	Versions map[string]string `json:"versions,omitempty"`
 }
 
 // scenarioRun records how one scenario went.
 type scenarioRun struct {
 	Name    string  `json:"name"`
 	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error,omitempty"`
+	// LoadStart and LoadEnd are the machine's load averages (1, 5 and 15
+	// minutes, from /proc/loadavg) when the scenario started and ended:
+	// numbers measured while something else ran are noisier.
+	LoadStart [3]float64 `json:"load_start"`
+	LoadEnd   [3]float64 `json:"load_end"`
+	Error     string     `json:"error,omitempty"`
+	// Skipped says what the scenario could not measure here, and why.
+	Skipped []string `json:"skipped,omitempty"`
+	// Notes say what a reader of the scenario's rows should know, e.g.
+	// how long installing what it measures took.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// skip records, for the running scenario, something it could not measure.
+func (r *run) skip(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.progress.Logf("%s: skipped %s", r.current.Name, msg)
+	r.current.Skipped = append(r.current.Skipped, msg)
+}
+
+// note records a note for the running scenario.
+func (r *run) note(format string, args ...any) {
+	r.current.Notes = append(r.current.Notes, fmt.Sprintf(format, args...))
 }
 
 func runScenarios(ctx context.Context, s settings, list []scenario) error {
@@ -76,6 +109,7 @@ func runScenarios(ctx context.Context, s settings, list []scenario) error {
 	}
 	fmt.Fprintf(os.Stderr, "bench: results in %s\n", s.Out)
 	r := &run{set: s, started: started, progress: newProgress()}
+	defer r.removeBinaries()
 	r.report.Machine = describeMachine(started, s.Out)
 	r.report.Settings = s
 	var failed []string
@@ -84,14 +118,16 @@ func runScenarios(ctx context.Context, s settings, list []scenario) error {
 			break
 		}
 		t0 := time.Now()
+		r.current = &scenarioRun{Name: sc.name, LoadStart: loadAverage()}
 		rows, err := sc.run(ctx, r)
-		sr := scenarioRun{Name: sc.name, Seconds: time.Since(t0).Seconds()}
+		sr := r.current
+		sr.Seconds, sr.LoadEnd = time.Since(t0).Seconds(), loadAverage()
 		if err != nil {
 			sr.Error = err.Error()
 			failed = append(failed, sc.name)
 			r.progress.Logf("%s: %v", sc.name, err)
 		}
-		r.report.Scenarios = append(r.report.Scenarios, sr)
+		r.report.Scenarios = append(r.report.Scenarios, *sr)
 		r.report.Rows = append(r.report.Rows, rows...)
 		// Write after every scenario, so that an interrupted run keeps
 		// what it measured.
@@ -155,28 +191,48 @@ func (r *run) write() error {
 func (r *run) dataRoot() string       { return filepath.Join(r.set.Out, "data") }
 func (r *run) logDir(s string) string { return filepath.Join(r.set.Out, "logs", s) }
 
-// synodBin builds ./cmd/node into the results directory once.
+// synodBin builds ./cmd/node once.
 func (r *run) synodBin(ctx context.Context) (string, error) {
 	r.binOnce.Do(func() {
-		r.bin = filepath.Join(r.set.Out, "bin", "synod")
 		root, err := moduleRoot(ctx)
 		if err != nil {
 			r.binErr = err
 			return
 		}
-		r.binErr = goBuild(ctx, r.bin, root, "./cmd/node")
+		r.bin, r.binErr = r.build(ctx, "synod", root, "./cmd/node")
 	})
 	return r.bin, r.binErr
 }
 
-// goBuild runs "go build -o out pkg" in dir.
-func goBuild(ctx context.Context, out, dir, pkg string) error {
+// build runs "go build pkg" in dir into the run's binary directory, and
+// records the binary's hash and version in the report.
+func (r *run) build(ctx context.Context, name, dir, pkg string) (string, error) {
+	if r.binDir == "" {
+		d, err := os.MkdirTemp("", "synod-bench-bin-")
+		if err != nil {
+			return "", fmt.Errorf("binary directory: %w", err)
+		}
+		r.binDir = d
+	}
+	out := filepath.Join(r.binDir, name)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 	cmd.Dir = dir
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s (in %s): %w\n%s", pkg, dir, err, msg)
+		return "", fmt.Errorf("go build %s (in %s): %w\n%s", pkg, dir, err, msg)
 	}
-	return nil
+	b, err := describeBinary(name, filepath.Join(dir, pkg), out)
+	if err != nil {
+		return "", err
+	}
+	r.report.Binaries = append(r.report.Binaries, b)
+	return out, nil
+}
+
+// removeBinaries removes the binaries the run built.
+func (r *run) removeBinaries() {
+	if r.binDir != "" {
+		_ = os.RemoveAll(r.binDir)
+	}
 }
 
 // moduleRoot is the directory of synod's module, so that the harness

@@ -65,6 +65,7 @@ func runConfirm(ctx context.Context, root string, o options) ([]result.Row, erro
 		}
 		progress("confirm %s: %.0f calls/s, median %.0f µs, p99 %.0f µs", kase, row.Value, row.Median, row.P99)
 		rows = append(rows, row)
+		step()
 	}
 	return rows, nil
 }

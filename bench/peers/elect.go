@@ -16,6 +16,9 @@ import (
 // election, which with raft's defaults takes 1–3 s.
 const transferBound = 15 * time.Second
 
+// electStores are the stores the elect scenario measures, in order.
+var electStores = []string{storeBolt, storeMemory}
+
 // runElect hands leadership round a 3-node in-process cluster (TCP
 // transport, raft.DefaultConfig) back to back, on each store.
 func runElect(ctx context.Context, root string, o options) ([]result.Row, error) {
@@ -24,7 +27,7 @@ func runElect(ctx context.Context, root string, o options) ([]result.Row, error)
 		maxTransfers = 30
 	}
 	var rows []result.Row
-	for _, store := range []string{storeBolt, storeMemory} {
+	for _, store := range electStores {
 		if err := ctx.Err(); err != nil {
 			return rows, err
 		}
@@ -33,6 +36,7 @@ func runElect(ctx context.Context, root string, o options) ([]result.Row, error)
 			return rows, err
 		}
 		rows = append(rows, row)
+		step()
 	}
 	return rows, nil
 }

@@ -55,12 +55,18 @@ func failoverRounds(o options) int {
 	}
 }
 
+// The failover cases: cluster sizes and raft profiles.
+var (
+	failoverSizes    = []int{3, 5}
+	failoverProfiles = []string{profileDefault, profileMatched}
+)
+
 // runFailover measures every (nodes, profile, fault) case on real node
 // processes under root.
 func runFailover(ctx context.Context, root string, o options) ([]result.Row, error) {
 	var rows []result.Row
-	for _, n := range []int{3, 5} {
-		for _, profile := range []string{profileDefault, profileMatched} {
+	for _, n := range failoverSizes {
+		for _, profile := range failoverProfiles {
 			rs, err := failoverCluster(ctx, filepath.Join(root, fmt.Sprintf("failover-%d-%s", n, profile)), n, profile, o)
 			rows = append(rows, rs...)
 			if err != nil {
@@ -101,6 +107,7 @@ func failoverCluster(ctx context.Context, root string, n int, profile string, o 
 		var failures []string
 		for r := 1; r <= rounds; r++ {
 			d, err := failoverRound(ctx, c, f.sig)
+			step()
 			switch {
 			case err == nil:
 				samples = append(samples, float64(d)/float64(time.Millisecond))

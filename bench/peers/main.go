@@ -88,6 +88,9 @@ func run(args []string) int {
 	}
 	defer os.RemoveAll(root)
 
+	for _, s := range order {
+		steps.total += scenarioSteps(s, o)
+	}
 	rows := []result.Row{}
 	var runErr error
 	for _, s := range order {
@@ -121,4 +124,28 @@ func run(args []string) int {
 // progress writes one line of progress to stderr.
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "peers: "+format+"\n", args...)
+}
+
+// steps counts the steps done (failover rounds, confirm and elect cases)
+// over the scenarios run, for the harness's progress bar, which reads the
+// lines "peers: progress D/T". Only the driver goroutine uses it.
+var steps struct{ done, total int }
+
+// step says one more step is done.
+func step() {
+	steps.done++
+	progress("progress %d/%d", steps.done, steps.total)
+}
+
+// scenarioSteps is how many steps scenario s has.
+func scenarioSteps(s string, o options) int {
+	switch s {
+	case "failover":
+		return len(failoverSizes) * len(failoverProfiles) * len(faultSignals) * failoverRounds(o)
+	case "confirm":
+		return len(confirmCallers)
+	case "elect":
+		return len(electStores)
+	}
+	return 0
 }

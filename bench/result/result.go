@@ -1,7 +1,8 @@
 // Package result is the shape every benchmark scenario reports in, shared by
-// the harness (bench), the in-process scenarios (bench/inproc) and the
-// hashicorp/raft peer (the nested module bench/peers), so that the harness
-// can put synod's rows and raft's side by side.
+// the harness (bench), the in-process scenarios (bench/inproc), the
+// hashicorp/raft peer (the nested module bench/peers) and the etcd and
+// Curator elections (the nested module bench/elections), so that the
+// harness can put every system's rows side by side.
 package result
 
 import (
@@ -13,13 +14,17 @@ import (
 const (
 	Synod = "synod"
 	Raft  = "hashicorp/raft"
+	// Etcd is etcd's election (go.etcd.io/etcd/client/v3/concurrency).
+	Etcd = "etcd"
+	// Curator is Apache Curator's LeaderSelector on ZooKeeper.
+	Curator = "Curator"
 )
 
 // Row is one measured case: either a distribution of samples (latencies,
 // summarised by Min…Max) or a single rate (Value), or both.
 type Row struct {
 	Scenario string `json:"scenario"` // failover, confirm, elect, transport, idle
-	System   string `json:"system"`   // Synod or Raft
+	System   string `json:"system"`   // Synod, Raft, Etcd or Curator
 	// Case names what was measured within the scenario, in words a reader
 	// understands without the code, e.g. "3 nodes, default, crash". Rows
 	// of the two systems that measure the same thing share Scenario and

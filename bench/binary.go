@@ -1,0 +1,53 @@
+package main
+
+import (
+	"crypto/sha256"
+	"debug/buildinfo"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+)
+
+// binary is a program the run built and measured: enough to tell which
+// code made the numbers (and to check a binary against them) without
+// keeping a copy of it in the results directory.
+type binary struct {
+	Name      string `json:"name"`
+	Package   string `json:"package"` // the directory built
+	SHA256    string `json:"sha256"`
+	Bytes     int64  `json:"bytes"`
+	Module    string `json:"module"` // main module path and version, as the binary records them
+	GoVersion string `json:"go_version"`
+	Revision  string `json:"vcs_revision,omitempty"`
+	Modified  bool   `json:"vcs_modified,omitempty"`
+}
+
+// describeBinary hashes the binary at path and reads its build info.
+func describeBinary(name, pkg, path string) (binary, error) {
+	b := binary{Name: name, Package: pkg}
+	f, err := os.Open(path)
+	if err != nil {
+		return b, fmt.Errorf("binary %s: %w", name, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if b.Bytes, err = io.Copy(h, f); err != nil {
+		return b, fmt.Errorf("binary %s: %w", name, err)
+	}
+	b.SHA256 = hex.EncodeToString(h.Sum(nil))
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return b, fmt.Errorf("binary %s: build info: %w", name, err)
+	}
+	b.Module, b.GoVersion = info.Main.Path+"@"+info.Main.Version, info.GoVersion
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	return b, nil
+}
