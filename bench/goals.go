@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/synod/synod/bench/result"
@@ -93,10 +94,14 @@ func (g goal) Target() string {
 	return fmt.Sprintf("%s %s %s", op, formatNumber(g.Limit), g.Unit)
 }
 
-// judge evaluates every goal on synod's rows.
-func judge(rows []result.Row) []goalResult {
+// judge evaluates, on synod's rows, every goal of the scenarios that ran
+// (a run of one scenario is judged on its goals alone).
+func judge(rows []result.Row, ran []string) []goalResult {
 	var out []goalResult
 	for _, g := range goals {
+		if !slices.Contains(ran, g.Scenario) {
+			continue
+		}
 		res := goalResult{goal: g, WonByFaulted: -1}
 		for _, r := range rows {
 			if r.System != result.Synod || r.Scenario != g.Scenario || !caseMatches(g.Case, r.Case) {

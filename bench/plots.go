@@ -30,19 +30,15 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 		got[scenario] = append(got[scenario], filepath.Join("plots", name))
 	}
 
-	// Failover: one box-plot figure per synod fault, every case of both
-	// systems side by side (raft's rows in the figure of the synod fault
-	// they are paired with: raft's crash beside synod's down); and a
-	// histogram per case.
+	// Failover: one box-plot figure per synod fault, every case of every
+	// system side by side (the others' rows in the figure of the synod
+	// fault they are compared with: their crash beside synod's down); and
+	// a histogram per case. The goals are drawn on the figures of the
+	// rows they judge.
 	for _, fault := range failoverFaults {
 		var boxes []plot.Box
 		for _, r := range rowsOf(rows, "failover") {
-			f := faultOf(r.Case)
-			if r.System == result.Raft {
-				if sf, ok := synodFaultFor[f]; ok {
-					f = sf
-				}
-			}
+			f := synodFault(r.System, faultOf(r.Case))
 			if f == fault && len(r.Samples) > 0 {
 				boxes = append(boxes, plot.Box{Name: shortSystem(r.System) + " " + strings.TrimSuffix(r.Case, ", "+faultOf(r.Case)), Samples: r.Samples})
 			}
@@ -52,8 +48,9 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 			if t, ok := failoverPlotTitles[fault]; ok {
 				title = t
 			}
+			goals := goalLines(func(g goal) bool { return g.Scenario == "failover" && faultOf(g.Case) == fault }, failoverGoalLabel)
 			draw("failover", "failover-"+fault, func(base string) error {
-				return plot.Boxes(base, title, "ms (log)", true, boxes)
+				return plot.Boxes(base, title, "ms (log)", true, boxes, goals)
 			})
 		}
 	}
@@ -61,55 +58,163 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 		if len(r.Samples) == 0 {
 			continue
 		}
+		var goals []plot.Goal
+		if r.System == result.Synod {
+			goals = goalLines(func(g goal) bool { return g.Scenario == "failover" && g.Case == r.Case },
+				func(g goal) string { return "goal " + g.Target() })
+		}
 		draw("failover", "failover-hist-"+slug(shortSystem(r.System)+" "+r.Case), func(base string) error {
-			return plot.Histogram(base, shortSystem(r.System)+" failover, "+r.Case, r.Unit, r.Samples)
+			return plot.Histogram(base, shortSystem(r.System)+" failover, "+r.Case, r.Unit, r.Samples, goals)
 		})
 	}
 
 	// Confirm: calls/s against callers, a line per system and mode.
 	if s := callerSeries(rowsOf(rows, "confirm"), func(r result.Row) float64 { return r.Value }); len(s) > 0 {
+		goals := goalLines(func(g goal) bool { return g.Scenario == "confirm" && g.Unit == "calls/s" },
+			func(g goal) string { return "goal: " + g.Text + " " + g.Target() })
 		draw("confirm", "confirm-throughput", func(base string) error {
-			return plot.Lines(base, "guarded calls per second", "concurrent callers", "calls/s (log)", true, true, s)
+			return plot.Lines(base, "guarded calls per second", "concurrent callers", "calls/s (log)", true, true, s, goals)
 		})
 	}
 	if s := callerSeries(rowsOf(rows, "confirm"), func(r result.Row) float64 { return r.Median }); len(s) > 0 {
 		draw("confirm", "confirm-latency", func(base string) error {
-			return plot.Lines(base, "guarded call latency, median", "concurrent callers", "µs (log)", true, true, s)
+			return plot.Lines(base, "guarded call latency, median", "concurrent callers", "µs (log)", true, true, s, nil)
 		})
 	}
 
 	// Elect: changes/s per store, synod next to raft.
 	if groups, series := systemBars(rowsOf(rows, "elect")); len(groups) > 0 {
 		draw("elect", "elect-rate", func(base string) error {
-			return plot.Bars(base, "leadership changes per second", "changes/s", groups, series)
+			return plot.Bars(base, "leadership changes per second", "changes/s", groups, series, nil)
 		})
 	}
 
-	// Idle: CPU and RSS of each process.
-	var procs []string
-	var cpu, rss []float64
-	for _, r := range rowsOf(rows, "idle") {
-		if strings.HasSuffix(r.Case, ", worker") || strings.HasSuffix(r.Case, ", supervisor") {
-			procs = append(procs, strings.TrimPrefix(r.Case, "node "))
-			cpu, rss = append(cpu, r.Value), append(rss, r.Extra["rss_mb"])
-		}
-	}
-	if len(procs) > 0 {
+	// Idle: CPU and memory per node, its worker and supervisor beside
+	// the node's total, which the goals judge.
+	if groups, cpu, mem := idleSeries(rowsOf(rows, "idle")); len(groups) > 0 {
+		cpuGoals := goalLines(func(g goal) bool { return g.Scenario == "idle" && g.Metric == "value" },
+			func(g goal) string { return "goal per node " + g.Target() })
+		memGoals := goalLines(func(g goal) bool { return g.Scenario == "idle" && g.Metric == "node_mb" },
+			func(g goal) string { return "goal per node " + g.Target() })
 		draw("idle", "idle-cpu", func(base string) error {
-			return plot.Bars(base, "idle CPU per process", "% of one core", procs, []plot.BarSeries{{Name: "CPU", Values: cpu}})
+			return plot.Bars(base, "idle CPU per node", "% of one core", groups, cpu, cpuGoals)
 		})
-		draw("idle", "idle-rss", func(base string) error {
-			return plot.Bars(base, "idle RSS per process", "MB", procs, []plot.BarSeries{{Name: "RSS", Values: rss}})
+		draw("idle", "idle-memory", func(base string) error {
+			return plot.Bars(base, "idle memory per node", "MB", groups, mem, memGoals)
 		})
 	}
 	return got, errors.Join(errs...)
+}
+
+// synodFault is the synod fault a system's failover fault is drawn and
+// compared with: the others' crash (their process killed and kept down)
+// is synod's down.
+func synodFault(system, fault string) string {
+	if system != result.Synod {
+		if f, ok := synodFaultFor[fault]; ok {
+			return f
+		}
+	}
+	return fault
+}
+
+// goalLines are the goals that match, as lines for a figure; goals of
+// one value are drawn as one line, their labels (from label) joined.
+func goalLines(match func(goal) bool, label func(goal) string) []plot.Goal {
+	var out []plot.Goal
+	for _, g := range goals {
+		if !match(g) {
+			continue
+		}
+		l := label(g)
+		merged := false
+		for i := range out {
+			if out[i].Value == g.Limit {
+				if !strings.Contains(out[i].Label, l) {
+					out[i].Label += "; " + l
+				}
+				merged = true
+			}
+		}
+		if !merged {
+			out = append(out, plot.Goal{Value: g.Limit, Label: l})
+		}
+	}
+	return out
+}
+
+// failoverGoalLabel says which synod row a failover goal judges, e.g.
+// "goal ≤ 350 ms (synod, 3 nodes, default)".
+func failoverGoalLabel(g goal) string {
+	parts := strings.Split(g.Case, ", ")
+	if len(parts) != 3 {
+		return "goal " + g.Target()
+	}
+	return fmt.Sprintf("goal %s (synod, %s, %s)", g.Target(), parts[0], parts[1])
+}
+
+// idleSeries reads the idle rows into groups (one per node) and the
+// series of the CPU and memory figures: worker, supervisor and the node.
+func idleSeries(rows []result.Row) (groups []string, cpu, mem []plot.BarSeries) {
+	type node struct{ worker, supervisor, total result.Row }
+	byNode := map[int]*node{}
+	var ids []int
+	for _, r := range rows {
+		var id int
+		var what string
+		if _, err := fmt.Sscanf(r.Case, "node %d, %s", &id, &what); err != nil {
+			continue
+		}
+		n := byNode[id]
+		if n == nil {
+			n = &node{}
+			byNode[id] = n
+			ids = append(ids, id)
+		}
+		switch {
+		case strings.HasSuffix(r.Case, ", worker+supervisor"):
+			n.total = r
+		case strings.HasSuffix(r.Case, ", worker"):
+			n.worker = r
+		case strings.HasSuffix(r.Case, ", supervisor"):
+			n.supervisor = r
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	cpu = []plot.BarSeries{{Name: "worker"}, {Name: "supervisor"}, {Name: "node (both)"}}
+	mem = []plot.BarSeries{{Name: "worker RSS"}, {Name: "supervisor private"}, {Name: "node (worker RSS + supervisor private)"}}
+	for _, id := range ids {
+		n := byNode[id]
+		groups = append(groups, fmt.Sprintf("node %d", id))
+		for i, r := range []result.Row{n.worker, n.supervisor, n.total} {
+			cpu[i].Values = append(cpu[i].Values, orNaN(r.Value, r.RateUnit != ""))
+		}
+		mem[0].Values = append(mem[0].Values, extraOrNaN(n.worker, "rss_mb"))
+		mem[1].Values = append(mem[1].Values, extraOrNaN(n.supervisor, "private_mb"))
+		mem[2].Values = append(mem[2].Values, extraOrNaN(n.total, "node_mb"))
+	}
+	return groups, cpu, mem
+}
+
+func orNaN(v float64, ok bool) float64 {
+	if !ok {
+		return math.NaN()
+	}
+	return v
+}
+
+func extraOrNaN(r result.Row, key string) float64 {
+	v, ok := r.Extra[key]
+	return orNaN(v, ok)
 }
 
 // failoverPlotTitles are the box figures' titles where the fault needs
 // saying: synod's crash and down differ, and raft's crash is drawn with down.
 var failoverPlotTitles = map[string]string{
 	"crash": "failover, crash (synod: worker SIGKILLed, supervisor restarts it) → new leader confirmed",
-	"down":  "failover, node SIGKILLed and kept down (synod: down; raft: crash) → new leader confirmed",
+	"down":  "failover, leader's process SIGKILLed and kept down (synod: down; others: crash) → new leader acts",
 }
 
 // callerSeries makes one series per system and mode ("lease", "quorum")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,28 +14,62 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// progress shows how far each scenario has got, on stderr: bars when
-// stderr is a terminal with a width, else a line now and then (for CI
-// logs). Its methods may be called from any goroutine.
+// plainEvery is how often the bars are drawn where stderr is not a
+// terminal.
+const plainEvery = 10 * time.Second
+
+// progress shows how far each scenario has got, on stderr, as mpb bars:
+// redrawn in place on a terminal; elsewhere (a CI log, a pipe, a terminal
+// nobody sized) drawn as plain lines every plainEvery, since a log cannot
+// move its cursor back. Its methods may be called from any goroutine.
 type progress struct {
-	p  *mpb.Progress // nil when stderr is not a terminal
-	mu sync.Mutex    // serialises plain lines
+	p     *mpb.Progress
+	plain *plainConsole // nil on a terminal
+	// refresh asks mpb to draw (plain mode only).
+	refresh chan any
+	stop    chan struct{}
+	mu      sync.Mutex // serialises plain writes
 }
 
 func newProgress() *progress {
 	pr := &progress{}
 	// A terminal without a size (e.g. a pty nobody sized) would show no
-	// bars at all, so it gets the plain lines.
+	// bars at all, so it gets the plain mode.
 	if ws, err := unix.IoctlGetWinsize(int(os.Stderr.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
 		pr.p = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
+		return pr
 	}
+	pr.plain = &plainConsole{out: os.Stderr, mu: &pr.mu}
+	pr.refresh = make(chan any, 1)
+	pr.stop = make(chan struct{})
+	pr.p = mpb.New(mpb.WithConsoleWriter(pr.plain), mpb.WithManualRefresh(pr.refresh), mpb.WithWidth(60))
+	go func() {
+		t := time.NewTicker(plainEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				pr.draw()
+			case <-pr.stop:
+				return
+			}
+		}
+	}()
 	return pr
 }
 
-// Logf prints a line above the bars.
+// draw asks for a plain-mode drawing of the bars, unless one is pending.
+func (pr *progress) draw() {
+	select {
+	case pr.refresh <- time.Now():
+	default:
+	}
+}
+
+// Logf prints a line (above the bars on a terminal).
 func (pr *progress) Logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...) + "\n"
-	if pr.p != nil {
+	if pr.plain == nil {
 		if _, err := pr.p.Write([]byte(line)); err == nil {
 			return
 		}
@@ -46,20 +82,50 @@ func (pr *progress) Logf(format string, args ...any) {
 // Bar starts a bar for name with total steps (0: not known yet).
 func (pr *progress) Bar(name string, total int) *bar {
 	b := &bar{pr: pr, name: name, total: total, started: time.Now()}
-	if pr.p != nil {
-		b.b = pr.p.AddBar(int64(max(total, 1)),
-			mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-10s", name)), decor.CountersNoUnit(" %d/%d")),
-			mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO)))
-	} else {
-		pr.Logf("%s: started", name)
+	opts := []mpb.BarOption{
+		mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-10s", name)), decor.CountersNoUnit(" %d/%d")),
+		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO),
+			decor.OnComplete(decor.Name(", about "), ""), decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), ""),
+			decor.OnComplete(decor.Name(" left"), "")),
+	}
+	if pr.plain != nil {
+		// A log shows a finished bar once, not in every later drawing.
+		opts = append(opts, mpb.BarRemoveOnComplete())
+	}
+	// A bar made with total 0 completes only when Finish says so: mpb
+	// judges completion against the total the bar was made with, so a
+	// bar made with its first guess would end when the count first
+	// reached it, however the total changed later.
+	b.b = pr.p.AddBar(0, opts...)
+	if total > 0 {
+		b.b.SetTotal(int64(total), false)
 	}
 	return b
 }
 
 // Wait lets the bars finish drawing; call once, at the end.
 func (pr *progress) Wait() {
-	if pr.p != nil {
+	if pr.plain == nil {
 		pr.p.Wait()
+		return
+	}
+	// mpb retires a finished bar when it draws it, and in plain mode it
+	// draws only when asked.
+	close(pr.stop)
+	waited := make(chan struct{})
+	go func() {
+		pr.p.Wait()
+		close(waited)
+	}()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-waited:
+			return
+		case <-t.C:
+			pr.draw()
+		}
 	}
 }
 
@@ -70,7 +136,6 @@ type bar struct {
 	name        string
 	mu          sync.Mutex
 	done, total int
-	lastLine    time.Time
 	started     time.Time
 	finished    bool
 }
@@ -83,15 +148,8 @@ func (b *bar) Set(done, total int) {
 		return
 	}
 	b.done, b.total = done, total
-	if b.b != nil {
-		b.b.SetTotal(int64(max(total, 1)), false)
-		b.b.SetCurrent(int64(done))
-		return
-	}
-	if time.Since(b.lastLine) >= 10*time.Second {
-		b.lastLine = time.Now()
-		b.pr.Logf("%s: %d/%d (%v)", b.name, done, total, time.Since(b.started).Round(time.Second))
-	}
+	b.b.SetTotal(int64(total), false)
+	b.b.SetCurrent(int64(done))
 }
 
 // Incr adds one done step.
@@ -110,9 +168,35 @@ func (b *bar) Finish() {
 		return
 	}
 	b.finished = true
-	if b.b != nil {
-		b.b.SetTotal(int64(b.done), true)
-		return
+	b.b.SetTotal(int64(b.done), true)
+	if b.pr.plain != nil {
+		b.pr.draw() // its last drawing, after which mpb drops it
 	}
-	b.pr.Logf("%s: done in %v", b.name, time.Since(b.started).Round(time.Millisecond))
+}
+
+// plainConsole is mpb's output where stderr is not a terminal: each
+// drawing is written as plain lines, without the cursor movements that
+// redraw in place.
+type plainConsole struct {
+	bytes.Buffer
+	out io.Writer
+	mu  *sync.Mutex
+}
+
+func (c *plainConsole) IsTerminal() bool { return false }
+
+func (c *plainConsole) GetTermSize() (int, int, error) {
+	return 0, 0, errors.New("progress: not a terminal")
+}
+
+// Flush writes the drawing mpb buffered, whole.
+func (c *plainConsole) Flush(int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.Reset()
+	if c.Len() == 0 {
+		return nil
+	}
+	_, err := c.out.Write(c.Bytes())
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -16,9 +17,10 @@ import (
 // scenarioOrder is the order of the per-scenario tables.
 var scenarioOrder = []string{"failover", "confirm", "elect", "transport", "idle"}
 
-// renderMarkdown renders results.md: the machine, the goals, synod against
-// hashicorp/raft, one table per scenario (both systems), the plots, and
-// any scenario that failed. plots lists the plot files (without
+// renderMarkdown renders results.md: the machine, the goals of the
+// scenarios that ran, the failover comparison of every system, synod
+// against hashicorp/raft on the other scenarios, one table per scenario
+// (every system), the plots, and the scenarios' notes, skips and failures. plots lists the plot files (without
 // extension, relative to the results directory) by scenario.
 func renderMarkdown(rep report, plots map[string][]string) string {
 	var b strings.Builder
@@ -35,15 +37,35 @@ func renderMarkdown(rep report, plots map[string][]string) string {
 		rep.Settings.Quick, rep.Settings.Rounds, rep.Settings.Idle, time.Duration(math.Round(rep.Seconds))*time.Second)
 	var ran []string
 	for _, s := range rep.Scenarios {
-		ran = append(ran, fmt.Sprintf("%s (%.0f s)", s.Name, s.Seconds))
+		ran = append(ran, fmt.Sprintf("%s (%.0f s, load %.2f → %.2f)", s.Name, s.Seconds, s.LoadStart[0], s.LoadEnd[0]))
 	}
-	fmt.Fprintf(&b, "- Scenarios: %s\n\n", strings.Join(ran, ", "))
+	fmt.Fprintf(&b, "- Scenarios (with the 1-minute load average at their start and end; other work on the machine makes numbers noisier): %s\n",
+		strings.Join(ran, ", "))
+	for _, bin := range rep.Binaries {
+		fmt.Fprintf(&b, "- Binary %s: %s, %s, sha256 %s\n", bin.Name, bin.Module, binaryRevision(bin), bin.SHA256)
+	}
+	if len(rep.Versions) > 0 {
+		var v []string
+		for _, k := range slices.Sorted(maps.Keys(rep.Versions)) {
+			v = append(v, k+" "+rep.Versions[k])
+		}
+		fmt.Fprintf(&b, "- Versions: %s\n", strings.Join(v, "; "))
+	}
+	b.WriteString("\n")
 
-	b.WriteString("## Goals\n\n")
-	b.WriteString(renderGoals(judge(rep.Rows)))
+	if res := judge(rep.Rows, scenarioNames(rep.Scenarios)); len(res) > 0 {
+		b.WriteString("## Goals\n\n")
+		b.WriteString(renderGoals(res))
+	}
 
-	if cmp := pair(rep.Rows); len(cmp) > 0 {
-		b.WriteString("\n## synod vs hashicorp/raft\n\n")
+	if cols, lines := failoverComparison(rep.Rows); len(lines) > 0 && len(cols) > 1 {
+		b.WriteString("\n## Failover: synod beside what users would pick instead\n\n")
+		b.WriteString(failoverComparisonNote + "\n\n")
+		b.WriteString(renderFailoverComparison(cols, lines))
+	}
+
+	if cmp := pairExceptFailover(rep.Rows); len(cmp) > 0 {
+		b.WriteString("\n## synod vs hashicorp/raft: confirmed calls and elections\n\n")
 		b.WriteString(pairingNote() + "\n\n")
 		b.WriteString(renderComparisons(cmp))
 	}
@@ -57,16 +79,48 @@ func renderMarkdown(rep report, plots map[string][]string) string {
 		b.WriteString(renderPlots(plots[sc]))
 	}
 
-	var failed []string
+	var notes, skipped, failed []string
 	for _, s := range rep.Scenarios {
+		for _, n := range s.Notes {
+			notes = append(notes, fmt.Sprintf("- %s: %s", s.Name, oneLine(n)))
+		}
+		for _, k := range s.Skipped {
+			skipped = append(skipped, fmt.Sprintf("- %s: %s", s.Name, oneLine(k)))
+		}
 		if s.Error != "" {
 			failed = append(failed, fmt.Sprintf("- **%s**: %s", s.Name, oneLine(s.Error)))
 		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n## Notes\n\n" + strings.Join(notes, "\n") + "\n")
+	}
+	if len(skipped) > 0 {
+		b.WriteString("\n## Skipped\n\n" + strings.Join(skipped, "\n") + "\n")
 	}
 	if len(failed) > 0 {
 		b.WriteString("\n## Failures\n\n" + strings.Join(failed, "\n") + "\n")
 	}
 	return b.String()
+}
+
+// scenarioNames are the names of the scenarios that ran.
+func scenarioNames(runs []scenarioRun) []string {
+	var out []string
+	for _, s := range runs {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// binaryRevision says which commit a binary was built from.
+func binaryRevision(b binary) string {
+	if b.Revision == "" {
+		return "no VCS revision recorded"
+	}
+	if b.Modified {
+		return "commit " + b.Revision + " with uncommitted changes"
+	}
+	return "commit " + b.Revision
 }
 
 // renderPlots embeds a scenario's figures; histograms, one per case,
@@ -90,7 +144,7 @@ func renderPlots(paths []string) string {
 
 // scenarioNotes says in one paragraph what each scenario measures.
 var scenarioNotes = map[string]string{
-	"failover": "Real supervised processes on loopback. Each sample: from sending the fault to the leader " +
+	"failover": "synod's rows: real supervised processes on loopback. Each sample: from sending the fault to the leader " +
 		"(crash: SIGKILL of its worker, which its supervisor restarts — issue 5's crash, on which the crash goals are judged; " +
 		"down: SIGKILL of its supervisor and its worker, the whole node, kept down until the sample is taken, so another " +
 		"node must take over — the same fault as hashicorp/raft's crash, with which it is compared; graceful: SIGTERM to its supervisor; " +

@@ -137,6 +137,7 @@ func run(args []string) int {
 		usable = append(usable, s)
 		prog.total += s.rounds(o)
 	}
+	say("progress 0/%d", prog.total)
 	var runErr error
 	for _, s := range usable {
 		for k, v := range s.versions() {

@@ -91,6 +91,7 @@ func run(args []string) int {
 	for _, s := range order {
 		steps.total += scenarioSteps(s, o)
 	}
+	progress("progress 0/%d", steps.total)
 	rows := []result.Row{}
 	var runErr error
 	for _, s := range order {

@@ -34,8 +34,8 @@ func save(p *gplot.Plot, base string, w, h vg.Length) error {
 }
 
 // Histogram draws the distribution of samples (in unit) to base.svg/.png,
-// with the median marked in the title.
-func Histogram(base, title, unit string, samples []float64) error {
+// with the median marked in the title and goals as vertical lines.
+func Histogram(base, title, unit string, samples []float64, goals []Goal) error {
 	if len(samples) == 0 {
 		return errors.New("plot: histogram of no samples")
 	}
@@ -52,6 +52,10 @@ func Histogram(base, title, unit string, samples []float64) error {
 	}
 	h.FillColor = plotutil.Color(0)
 	p.Add(h)
+	if err := addVerticalGoals(p, goals); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	p.Legend.Top = true
 	return save(p, base, width, height)
 }
 
@@ -61,9 +65,9 @@ type Series struct {
 	X, Y []float64
 }
 
-// Lines draws series as lines with points; logX/logY use logarithmic
-// axes (points at or below 0 are then left out).
-func Lines(base, title, xLabel, yLabel string, logX, logY bool, series []Series) error {
+// Lines draws series as lines with points, and goals as horizontal lines;
+// logX/logY use logarithmic axes (points at or below 0 are then left out).
+func Lines(base, title, xLabel, yLabel string, logX, logY bool, series []Series, goals []Goal) error {
 	p := gplot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, xLabel, yLabel
 	if logX {
@@ -94,6 +98,7 @@ func Lines(base, title, xLabel, yLabel string, logX, logY bool, series []Series)
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
+	addHorizontalGoals(p, goals, logY)
 	if logX {
 		padLog(&p.X)
 	}
@@ -109,8 +114,9 @@ type BarSeries struct {
 	Values []float64
 }
 
-// Bars draws grouped bars: for each group, one bar per series.
-func Bars(base, title, yLabel string, groups []string, series []BarSeries) error {
+// Bars draws grouped bars: for each group, one bar per series; goals as
+// horizontal lines.
+func Bars(base, title, yLabel string, groups []string, series []BarSeries, goals []Goal) error {
 	if len(groups) == 0 || len(series) == 0 {
 		return errors.New("plot: bars with no groups")
 	}
@@ -140,7 +146,11 @@ func Bars(base, title, yLabel string, groups []string, series []BarSeries) error
 			p.Legend.Add(s.Name, b)
 		}
 	}
-	// Headroom above the highest bar, for the legend.
+	for _, g := range goals {
+		top = max(top, g.Value)
+	}
+	addHorizontalGoals(p, goals, false)
+	// Headroom above the highest bar or goal, for the legend.
 	p.Y.Min, p.Y.Max = 0, max(p.Y.Max, top*1.3)
 	p.NominalX(groups...)
 	return save(p, base, max(width, vg.Length(len(groups))*3*vg.Centimeter), height)
@@ -153,8 +163,9 @@ type Box struct {
 }
 
 // Boxes draws one box plot per box, side by side (median, quartiles,
-// whiskers at 1.5 IQR, outliers as points); logY uses a logarithmic axis.
-func Boxes(base, title, yLabel string, logY bool, boxes []Box) error {
+// whiskers at 1.5 IQR, outliers as points), and goals as horizontal
+// lines; logY uses a logarithmic axis.
+func Boxes(base, title, yLabel string, logY bool, boxes []Box, goals []Goal) error {
 	p := gplot.New()
 	p.Title.Text, p.Y.Label.Text = title, yLabel
 	if logY {
@@ -182,6 +193,8 @@ func Boxes(base, title, yLabel string, logY bool, boxes []Box) error {
 	if len(names) == 0 {
 		return errors.New("plot: boxes with no samples")
 	}
+	addHorizontalGoals(p, goals, logY)
+	p.Legend.Top = true
 	if logY {
 		padLog(&p.Y)
 	}
