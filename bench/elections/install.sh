@@ -6,9 +6,11 @@
 # campaigner. Packages already installed are left alone.
 #
 # Exit status: 0 when everything is installed; 3 when it cannot be (not
-# Debian, not root, or apt-get failed), with the reason on the last line of
-# stderr, which the harness reports as the reason it skips.
+# Debian, not root, or apt-get failed), with the reason on the last line it
+# writes, which the harness reports. It writes everything on stderr.
 set -euo pipefail
+exec 1>&2 # everything to stderr, which the harness logs
+
 
 pkgs=(etcd-server etcd-client zookeeper libcurator-recipes-java)
 command -v javac >/dev/null || pkgs+=(default-jdk-headless)
@@ -24,11 +26,11 @@ if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
 if ! command -v apt-get >/dev/null; then
-	echo "install: no apt-get here (not Debian): install by hand: ${missing[*]}" >&2
+	echo "install: no apt-get here (not Debian): install by hand: ${missing[*]}"
 	exit 3
 fi
 if [ "$(id -u)" != 0 ]; then
-	echo "install: not root, so cannot apt-get install: ${missing[*]} (run bench/elections/install.sh as root)" >&2
+	echo "install: not root, so cannot apt-get install: ${missing[*]} (run bench/elections/install.sh as root)"
 	exit 3
 fi
 
@@ -40,7 +42,7 @@ echo "install: apt-get install ${missing[*]}"
 if ! install; then
 	echo "install: retrying after apt-get update"
 	if ! { apt-get update && install; }; then
-		echo "install: apt-get install ${missing[*]} failed (see above)" >&2
+		echo "install: apt-get install ${missing[*]} failed (see above)"
 		exit 3
 	fi
 fi
