@@ -84,14 +84,9 @@ func (pr *progress) Bar(name string, total int) *bar {
 	b := &bar{pr: pr, name: name, total: total, started: time.Now()}
 	opts := []mpb.BarOption{
 		mpb.PrependDecorators(decor.Name(fmt.Sprintf("%-10s", name)), decor.CountersNoUnit(" %d/%d")),
-		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO), decor.Any(func(s decor.Statistics) string {
-			// The time left at the pace so far; nothing before the first step.
-			if s.Completed || s.Current <= 0 || s.Total <= s.Current {
-				return ""
-			}
-			left := time.Duration(float64(time.Since(b.started)) * float64(s.Total-s.Current) / float64(s.Current))
-			return ", about " + left.Round(time.Second).String() + " left"
-		})),
+		// No time left: the steps of one bar can differ a hundredfold
+		// (a crash that waits out a 60 s session beside a 5 ms hand-off).
+		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO)),
 	}
 	if pr.plain != nil {
 		// A log shows a finished bar once, not in every later drawing.
