@@ -99,6 +99,10 @@ func Lines(base, title, xLabel, yLabel string, logX, logY bool, series []Series,
 		return fmt.Errorf("plot: %w", err)
 	}
 	addHorizontalGoals(p, goals, logY)
+	if len(goals) > 0 {
+		// Goals are often near the top, where the legend would hide them.
+		p.Legend.Top = false
+	}
 	if logX {
 		padLog(&p.X)
 	}
