@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"debug/buildinfo"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 )
 
 // binary is a program the run built and measured: enough to tell which
@@ -49,5 +52,21 @@ func describeBinary(name, pkg, path string) (binary, error) {
 			b.Modified = s.Value == "true"
 		}
 	}
+	if b.Revision == "" {
+		// Built with -buildvcs=false (GOFLAGS may say so): ask git about
+		// the checkout it was built from.
+		b.Revision, b.Modified = gitRevision(pkg)
+	}
 	return b, nil
+}
+
+// gitRevision is the commit checked out at dir and whether tracked files
+// differ from it; "" if dir is not in a git checkout.
+func gitRevision(dir string) (string, bool) {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--untracked-files=no").Output()
+	return strings.TrimSpace(string(out)), err == nil && len(bytes.TrimSpace(st)) > 0
 }
