@@ -85,15 +85,27 @@ func runFailover(ctx context.Context, r *run) ([]result.Row, error) {
 	return rows, nil
 }
 
-// failoverCluster runs every fault's rounds on one cluster of n nodes.
+// failoverCluster runs every fault's rounds on one cluster of n nodes. A
+// cluster that will not settle before a round is a failed sample, noted
+// in the row, and the rounds go on on a fresh cluster (new directories),
+// so that one such event does not cost the scenario's remaining cases.
 func failoverCluster(ctx context.Context, r *run, bin string, n int, cfg failoverConfig, bar *bar) ([]result.Row, error) {
 	name := fmt.Sprintf("%d-%s", n, cfg.name)
-	c, err := proc.Start(proc.Options{Bin: bin, Nodes: n, Preset: cfg.preset, Cluster: "bench",
-		Dir: filepath.Join(r.dataRoot(), "failover-"+name), LogDir: r.logDir("failover-" + name)})
+	generation := 0
+	start := func() (*proc.Cluster, error) {
+		generation++
+		dir := "failover-" + name
+		if generation > 1 {
+			dir += fmt.Sprintf("-g%d", generation)
+		}
+		return proc.Start(proc.Options{Bin: bin, Nodes: n, Preset: cfg.preset, Cluster: "bench",
+			Dir: filepath.Join(r.dataRoot(), dir), LogDir: r.logDir(dir)})
+	}
+	c, err := start()
 	if err != nil {
 		return nil, err
 	}
-	defer c.Stop()
+	defer func() { c.Stop() }()
 	roundsFile, err := os.OpenFile(filepath.Join(r.logDir(""), "failover-rounds.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -120,8 +132,13 @@ func failoverCluster(ctx context.Context, r *run, bin string, n int, cfg failove
 				rows = append(rows, failoverRow(kase, samples, failures, sameNode))
 				return rows, ctx.Err()
 			case err != nil && ms < 0: // the cluster, not the sample, failed
-				rows = append(rows, failoverRow(kase, samples, append(failures, err.Error()), sameNode))
-				return rows, fmt.Errorf("%s, round %d: %w", kase, round, err)
+				failures = append(failures, fmt.Sprintf("round %d: %v (the cluster was rebuilt; its logs: logs/failover-%s…)", round, err, name))
+				r.progress.Logf("failover %s round %d: %v; rebuilding the cluster", kase, round, err)
+				c.Stop()
+				if c, err = start(); err != nil {
+					rows = append(rows, failoverRow(kase, samples, failures, sameNode))
+					return rows, fmt.Errorf("%s, round %d: rebuild: %w", kase, round, err)
+				}
 			case err != nil:
 				failures = append(failures, fmt.Sprintf("round %d: %v", round, err))
 				r.progress.Logf("failover %s round %d: %v", kase, round, err)

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/synod/synod/bench/result"
@@ -138,39 +140,69 @@ func bestPeer(cols []failoverColumn, l failoverLine) int {
 // aheadMargin is how much lower a median must be to count as ahead: 5 %.
 const aheadMargin = 0.05
 
-// verdict says, for a line, who is ahead: the best peer ahead of which
-// synod configurations (in bold, so that a reader sees every row where
-// synod is behind), or synod.
+// verdict says, for a line, who is ahead: every other system ahead of a
+// synod configuration, best first and in bold (so that a reader sees
+// every line where synod is behind), or synod.
 func verdict(cols []failoverColumn, l failoverLine, best int) string {
 	if best < 0 {
 		return ""
 	}
-	peer := l.Cells[best]
-	var beats, beaten, even []string
+	// Peers in order of their medians, best first.
+	var peers []int
+	for i, c := range l.Cells {
+		if c.Found && cols[i].System != result.Synod {
+			peers = append(peers, i)
+		}
+	}
+	sort.SliceStable(peers, func(a, b int) bool { return l.Cells[peers[a]].Median < l.Cells[peers[b]].Median })
+	// For each synod configuration, the peers ahead of it; configurations
+	// with the same peers ahead share a clause.
+	var clauses []string
+	var groups [][]string // synod titles per clause
+	var ahead, even []string
 	for i, c := range l.Cells {
 		if !c.Found || cols[i].System != result.Synod {
 			continue
 		}
+		var beats []string
+		for _, p := range peers {
+			if l.Cells[p].Median < c.Median*(1-aheadMargin) {
+				beats = append(beats, cols[p].Title)
+			}
+		}
 		switch {
-		case peer.Median < c.Median*(1-aheadMargin):
-			beats = append(beats, cols[i].Title)
-		case c.Median < peer.Median*(1-aheadMargin):
-			beaten = append(beaten, cols[i].Title)
+		case len(beats) > 0:
+			clause := joinAnd(beats)
+			if k := slices.Index(clauses, clause); k >= 0 {
+				groups[k] = append(groups[k], cols[i].Title)
+			} else {
+				clauses, groups = append(clauses, clause), append(groups, []string{cols[i].Title})
+			}
+		case c.Median < l.Cells[best].Median*(1-aheadMargin):
+			ahead = append(ahead, cols[i].Title)
 		default:
 			even = append(even, cols[i].Title)
 		}
 	}
 	var parts []string
-	if len(beats) > 0 {
-		parts = append(parts, fmt.Sprintf("**%s ahead of %s**", cols[best].Title, strings.Join(beats, " and ")))
+	for k, clause := range clauses {
+		parts = append(parts, fmt.Sprintf("**%s ahead of %s**", clause, joinAnd(groups[k])))
 	}
-	if len(beaten) > 0 {
-		parts = append(parts, strings.Join(beaten, " and ")+" ahead")
+	if len(ahead) > 0 {
+		parts = append(parts, joinAnd(ahead)+" ahead")
 	}
 	if len(even) > 0 {
-		parts = append(parts, strings.Join(even, " and ")+" even (within 5 %)")
+		parts = append(parts, joinAnd(even)+" even with "+cols[best].Title+" (within 5 %)")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// joinAnd joins "a", "a and b", "a, b and c".
+func joinAnd(s []string) string {
+	if len(s) <= 1 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // renderFailoverComparison renders the table: a line per fault and
