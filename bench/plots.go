@@ -71,7 +71,9 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 	// Confirm: calls/s against callers, a line per system and mode.
 	if s := callerSeries(rowsOf(rows, "confirm"), func(r result.Row) float64 { return r.Value }); len(s) > 0 {
 		goals := goalLines(func(g goal) bool { return g.Scenario == "confirm" && g.Unit == "calls/s" },
-			func(g goal) string { return "goal " + strings.TrimRight(strings.TrimSuffix(g.Case, "*"), ", ") + " " + g.Target() })
+			func(g goal) string {
+				return "goal " + strings.TrimRight(strings.TrimSuffix(g.Case, "*"), ", ") + " " + g.Target()
+			})
 		draw("confirm", "confirm-throughput", func(base string) error {
 			return plot.Lines(base, "guarded calls per second", "concurrent callers", "calls/s (log)", true, true, s, goals)
 		})

@@ -15,8 +15,11 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  * <p>It writes the lines bench/elections/campaigners.go describes on
  * stdout: "queued ID session_ms=N" once its lock node is in the queue,
  * "leader ID" when takeLeadership is called, "acted ID" after its first
- * act (a write through ZooKeeper), "resigned ID" on SIGTERM after closing
- * the selector and the client (which ends its session).
+ * act (a write through ZooKeeper), "deposed ID" when it stops leading
+ * (interrupted: on SIGTERM, or when Curator gives leadership up because
+ * its connection was suspended or its session lost), "resigned ID" on
+ * SIGTERM after closing the selector and the client (which ends its
+ * session).
  *
  * <p>Usage: Campaign ID CONNECT_STRING SESSION_MS (0: Curator's default).
  */
@@ -51,9 +54,13 @@ public final class Campaign {
             @Override
             public void takeLeadership(CuratorFramework c) throws Exception {
                 emit("leader " + id);
-                c.create().orSetData().forPath(ACT, id.getBytes(StandardCharsets.UTF_8));
-                emit("acted " + id);
-                new CountDownLatch(1).await(); // lead until interrupted
+                try {
+                    c.create().orSetData().forPath(ACT, id.getBytes(StandardCharsets.UTF_8));
+                    emit("acted " + id);
+                    new CountDownLatch(1).await(); // lead until interrupted
+                } finally {
+                    emit("deposed " + id);
+                }
             }
         });
         selector.setId(id);

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -14,12 +15,15 @@ import (
 //	queued ID [session_ms=N]  its claim is in the election's queue (N: the session's timeout as granted)
 //	leader ID                 the library says it leads
 //	acted ID                  its first act as leader (a write only the leader makes) succeeded
+//	deposed ID                it stopped leading and stays queued (Curator: on SIGTERM, or
+//	                          when it gives leadership up over a suspended connection)
 //	resigned ID               on SIGTERM: it gave up leadership and closed its session
 //	lost ID REASON            its session ended under it; it exits
 const (
 	evQueued   = "queued"
 	evLeader   = "leader"
 	evActed    = "acted"
+	evDeposed  = "deposed"
 	evResigned = "resigned"
 	evLost     = "lost"
 )
@@ -38,7 +42,7 @@ func parseEvent(line string) (kind, id, detail string, ok bool) {
 		return "", "", "", false
 	}
 	switch f[0] {
-	case evQueued, evLeader, evActed, evResigned, evLost:
+	case evQueued, evLeader, evActed, evDeposed, evResigned, evLost:
 	default:
 		return "", "", "", false
 	}
@@ -130,6 +134,8 @@ func (c *campaigners) apply(e event) bool {
 		}
 	case evActed:
 		c.acted[e.id] = true
+	case evDeposed:
+		c.acted[e.id] = false
 	case evResigned, evLost:
 		c.queued[e.id], c.acted[e.id] = false, false
 	}
@@ -207,7 +213,7 @@ func (c *campaigners) failover(ctx context.Context, leader string, sig syscall.S
 	t0 := time.Now()
 	err := p.signal(sig)
 	if err == nil {
-		err = c.awaitActed(ctx, leader, t0, bound, &s, &notifiedAt)
+		err = c.awaitActed(ctx, leader, sig, t0, bound, &s, &notifiedAt)
 	}
 	// Bring the faulted campaigner back whatever the sample's outcome.
 	select {
@@ -223,15 +229,33 @@ func (c *campaigners) failover(ctx context.Context, leader string, sig syscall.S
 	return s, err
 }
 
+// errVoid marks a round whose leader lost its leadership on its own,
+// before the fault could end it: a loaded machine stalled its
+// campaigner past a short session, or Curator gave leadership up over a
+// suspended connection. What followed measures that, not the fault.
+var errVoid = errors.New("the leader lost its leadership on its own before the fault")
+
 // awaitActed reads events until a campaigner other than old acts as
-// leader after t0, filling s.
-func (c *campaigners) awaitActed(ctx context.Context, old string, t0 time.Time, bound time.Duration, s *sample, notifiedAt *time.Time) error {
+// leader after t0, filling s. It returns errVoid if old had stopped
+// leading before the fault: it said so before t0, or at all after a
+// SIGKILL (a killed process writes nothing, so such a line was written
+// before the kill landed), or another campaigner acted before t0.
+func (c *campaigners) awaitActed(ctx context.Context, old string, sig syscall.Signal, t0 time.Time, bound time.Duration, s *sample, notifiedAt *time.Time) error {
 	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	for {
 		select {
 		case e := <-c.events:
-			if !c.apply(e) || e.id == old || e.at.Before(t0) {
+			if !c.apply(e) {
+				continue
+			}
+			stopped := e.kind == evDeposed || e.kind == evLost
+			switch {
+			case e.id == old && stopped && (sig == syscall.SIGKILL || e.at.Before(t0)):
+				return errVoid
+			case e.id != old && e.kind == evActed && e.at.Before(t0):
+				return errVoid
+			case e.id == old || e.at.Before(t0):
 				continue
 			}
 			switch e.kind {

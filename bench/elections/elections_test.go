@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -112,5 +115,48 @@ func TestCampaignersHealthy(t *testing.T) {
 	c.apply(event{kind: evActed, id: "c3", from: cur})
 	if l, _ := c.healthy(); l != "" {
 		t.Fatalf("two leaders reported healthy: %s", l)
+	}
+}
+
+// TestAwaitActed: a sample is another campaigner's first act after the
+// fault; a round whose leader had stopped leading on its own is void.
+func TestAwaitActed(t *testing.T) {
+	t0 := time.Now()
+	before, after := t0.Add(-time.Millisecond), t0.Add(5*time.Millisecond)
+	for _, c := range []struct {
+		name   string
+		sig    syscall.Signal
+		events []event // from "c1", the old leader, or "c2"
+		want   error
+		took   time.Duration
+	}{
+		{"crash", syscall.SIGKILL, []event{{kind: evLeader, id: "c2", at: after}, {kind: evActed, id: "c2", at: after}}, nil, 5 * time.Millisecond},
+		{"graceful: the old leader's own lines are expected", syscall.SIGTERM,
+			[]event{{kind: evDeposed, id: "c1", at: after}, {kind: evResigned, id: "c1", at: after}, {kind: evActed, id: "c2", at: after}}, nil, 5 * time.Millisecond},
+		{"crash after the leader was deposed", syscall.SIGKILL, []event{{kind: evDeposed, id: "c1", at: after}, {kind: evActed, id: "c2", at: after}}, errVoid, 0},
+		{"graceful after the leader was deposed", syscall.SIGTERM, []event{{kind: evDeposed, id: "c1", at: before}}, errVoid, 0},
+		{"another acted before the fault", syscall.SIGKILL, []event{{kind: evActed, id: "c2", at: before}}, errVoid, 0},
+		{"nobody acts", syscall.SIGKILL, nil, errNoNewLeader, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cs := newCampaigners(3, t.TempDir(), nil)
+			p := &proc{done: make(chan struct{})}
+			for _, id := range cs.ids {
+				cs.procs[id] = p
+			}
+			for _, e := range c.events {
+				e.from = p
+				cs.events <- e
+			}
+			var s sample
+			var notified time.Time
+			err := cs.awaitActed(context.Background(), "c1", c.sig, t0, 50*time.Millisecond, &s, &notified)
+			if !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
+				t.Fatalf("awaitActed: %v, want %v", err, c.want)
+			}
+			if err == nil && (s.took != c.took || s.winner != "c2") {
+				t.Errorf("sample %+v, want c2 after %v", s, c.took)
+			}
+		})
 	}
 }

@@ -169,10 +169,11 @@ func (s *system) measureProfile(ctx context.Context, dir, logDir string, o optio
 		n := caseRounds(o, p, f.name)
 		var took, notified []float64
 		var failures []string
+		void := 0
 		for round := 1; round <= n; round++ {
 			leader, err := c.awaitHealthy(ctx, healthyBound)
 			if err != nil {
-				rows = append(rows, s.row(kase, p, took, notified, append(failures, err.Error()), c.session))
+				rows = append(rows, s.row(kase, p, took, notified, append(failures, err.Error()), c.session, void))
 				return rows, fmt.Errorf("%s, round %d: %w", kase, round, err)
 			}
 			if f.sig == syscall.SIGKILL {
@@ -191,13 +192,19 @@ func (s *system) measureProfile(ctx context.Context, dir, logDir string, o optio
 			prog.step()
 			switch {
 			case ctx.Err() != nil:
-				rows = append(rows, s.row(kase, p, took, notified, failures, c.session))
+				rows = append(rows, s.row(kase, p, took, notified, failures, c.session, void))
 				return rows, ctx.Err()
-			case errors.Is(err, errNoNewLeader):
+			case errors.Is(err, errVoid) && void < n:
+				// Not a sample of the fault: count it and run the round again.
+				void++
+				round--
+				prog.total++
+				say("%s %s round %d/%d void: %v; repeating it", s.name, kase, round+1, n, err)
+			case errors.Is(err, errNoNewLeader), errors.Is(err, errVoid):
 				failures = append(failures, fmt.Sprintf("round %d: %v", round, err))
 				say("%s %s round %d/%d FAILED: %v", s.name, kase, round, n, err)
 			case err != nil:
-				rows = append(rows, s.row(kase, p, took, notified, append(failures, err.Error()), c.session))
+				rows = append(rows, s.row(kase, p, took, notified, append(failures, err.Error()), c.session, void))
 				return rows, fmt.Errorf("%s, round %d: %w", kase, round, err)
 			default:
 				took = append(took, ms(smp.took))
@@ -207,7 +214,7 @@ func (s *system) measureProfile(ctx context.Context, dir, logDir string, o optio
 				say("%s %s round %d/%d: %.1f ms (%s after %s)", s.name, kase, round, n, ms(smp.took), smp.winner, leader)
 			}
 		}
-		rows = append(rows, s.row(kase, p, took, notified, failures, c.session))
+		rows = append(rows, s.row(kase, p, took, notified, failures, c.session, void))
 	}
 	return rows, nil
 }
@@ -239,10 +246,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // row summarises a case. Extra holds notified_median_ms (the fault to
 // the library telling the new leader, before its first act),
-// session_ms (the session timeout the service granted) and failed_samples.
-func (s *system) row(kase string, p profile, took, notified []float64, failures []string, session float64) result.Row {
+// session_ms (the session timeout the service granted), failed_samples
+// and void_rounds (rounds repeated because the leader lost leadership on
+// its own before the fault; see errVoid).
+func (s *system) row(kase string, p profile, took, notified []float64, failures []string, session float64, void int) result.Row {
 	r := result.Distribution("failover", s.name, kase, "ms", took)
-	r.Extra = map[string]float64{"failed_samples": float64(len(failures))}
+	r.Extra = map[string]float64{"failed_samples": float64(len(failures)), "void_rounds": float64(void)}
 	if len(notified) > 0 {
 		sorted := slices.Clone(notified)
 		slices.Sort(sorted)
@@ -252,6 +261,10 @@ func (s *system) row(kase string, p profile, took, notified []float64, failures 
 		r.Extra["session_ms"] = session
 	}
 	notes := []string{s.note(p)}
+	if void > 0 {
+		notes = append(notes, fmt.Sprintf("%d rounds repeated: the leader lost its leadership on its own before the fault "+
+			"(its session suspended or expired while the machine was loaded)", void))
+	}
 	if len(failures) > 0 {
 		notes = append(notes, fmt.Sprintf("%d failed samples: %s", len(failures), strings.Join(failures, "; ")))
 	}
