@@ -47,7 +47,7 @@ func TestCaseRounds(t *testing.T) {
 		{options{}, def, "crash", 5},
 		{options{}, def, "graceful", 20},
 		{options{}, tuned, "crash", 20},
-		{options{quick: true}, def, "crash", 3},
+		{options{quick: true}, def, "crash", 2},
 		{options{quick: true}, tuned, "crash", 5},
 		{options{rounds: 2}, def, "crash", 2},
 		{options{rounds: 2, slowRounds: 4}, def, "crash", 4},

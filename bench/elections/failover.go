@@ -104,7 +104,7 @@ func caseRounds(o options, p profile, fault string) int {
 	}
 	slow := 5
 	if o.quick {
-		slow = 3
+		slow = 2
 	}
 	return min(slow, rounds)
 }

@@ -37,7 +37,7 @@ type options struct {
 	// rounds per case; 0 means the default (20, or 5 in quick mode).
 	rounds int
 	// slowRounds are the rounds of a crash with default settings, each of
-	// which waits out a session of 40–60 s; 0 means the default (5, or 3
+	// which waits out a session of 27–60 s; 0 means the default (5, or 2
 	// in quick mode, and never more than rounds).
 	slowRounds int
 	// seed seeds the random wait before each crash (see faultPhase).
@@ -82,7 +82,7 @@ func run(args []string) int {
 	var o options
 	fs.BoolVar(&o.quick, "quick", false, "fewer rounds")
 	fs.IntVar(&o.rounds, "rounds", 0, "rounds per case (default 20, quick 5)")
-	fs.IntVar(&o.slowRounds, "slow-rounds", 0, "rounds of a crash with default settings (default 5, quick 3)")
+	fs.IntVar(&o.slowRounds, "slow-rounds", 0, "rounds of a crash with default settings (default 5, quick 2)")
 	fs.StringVar(&o.logDir, "logs", "", "directory for logs (default: a temporary one, removed)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random wait before each crash")
 	if err := fs.Parse(args[1:]); err != nil {
