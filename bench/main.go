@@ -1,9 +1,10 @@
 // Command bench is synod's benchmark harness: it measures failover of real
 // processes, confirmed calls, elections, the transport and an idle node,
-// and the same things for hashicorp/raft, and writes the results as JSON,
-// Markdown and plots under a results directory it names.
+// the same things for hashicorp/raft, and failover of etcd's election and
+// Curator's LeaderSelector, and writes the results as JSON, Markdown and
+// plots under a results directory it names.
 //
-//	go run ./bench <failover|confirm|elect|transport|idle|compare|all> [flags]
+//	go run ./bench <failover|confirm|elect|transport|idle|compare|peers|all> [flags]
 package main
 
 import (
@@ -32,7 +33,7 @@ func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "bench",
 		Short: "synod's benchmark harness",
-		Long: `Measure synod (and hashicorp/raft, for comparison) and write results.json,
+		Long: `Measure synod (and hashicorp/raft, etcd and Curator, for comparison) and write results.json,
 results.md and plots (SVG and PNG) under a results directory, which is
 printed at the start and at the end.
 
@@ -50,6 +51,12 @@ Scenarios:
   transport  messages per second and round trips over gRPC, with and without TLS
   idle       CPU and RSS of each process of a healthy 3-node cluster
   compare    the same failover, confirm and elect measurements for hashicorp/raft
+  peers      failover of etcd's election and Curator's LeaderSelector on
+             ZooKeeper (3 members, 3 campaigner processes; defaults and a 2 s
+             session; crash: the leading campaigner SIGKILLed, graceful:
+             SIGTERM), timed to the new leader's first act; installs them
+             from Debian's packages (bench/elections/install.sh) or skips
+             with the reason
   all        every scenario above, in one results directory`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
