@@ -44,7 +44,7 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 			}
 		}
 		if len(boxes) > 0 {
-			title := "failover, " + fault + ": fault → new leader confirmed"
+			title := "failover, " + fault + ": fault → new leader's first act"
 			if t, ok := failoverPlotTitles[fault]; ok {
 				title = t
 			}
@@ -215,8 +215,8 @@ func extraOrNaN(r result.Row, key string) float64 {
 // failoverPlotTitles are the box figures' titles where the fault needs
 // saying: synod's crash and down differ, and raft's crash is drawn with down.
 var failoverPlotTitles = map[string]string{
-	"crash": "failover, crash (synod: worker SIGKILLed, supervisor restarts it) → new leader confirmed",
-	"down":  "failover, leader's process SIGKILLed and kept down (synod: down; others: crash) → new leader acts",
+	"crash": "failover, crash (synod: worker SIGKILLed, supervisor restarts it) → new leader's first act",
+	"down":  "failover, leader's process SIGKILLed and kept down (synod: down; others: crash) → new leader's first act",
 }
 
 // callerSeries makes one series per system and mode ("lease", "quorum")
