@@ -4,7 +4,7 @@
 // Curator's LeaderSelector, and writes the results as JSON, Markdown and
 // plots under a results directory it names.
 //
-//	go run ./bench <failover|confirm|elect|transport|idle|compare|peers|all> [flags]
+//	cd bench && go run . <failover|confirm|elect|transport|idle|compare|peers|all> [flags]
 package main
 
 import (

@@ -6,8 +6,9 @@ require (
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/raft v1.8.0
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
-	github.com/synod/synod v0.0.0
 )
+
+require github.com/pmezard/go-difflib v1.0.1-0.20181226105442-5d4384ee4fb2 // indirect
 
 require (
 	github.com/armon/go-metrics v0.4.1 // indirect
@@ -19,6 +20,7 @@ require (
 	github.com/hashicorp/golang-lru v1.0.2 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/synod/synod/bench v0.0.0
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
@@ -31,3 +33,5 @@ replace github.com/synod/synod => ../..
 // root package raft uses. Drop this once a raft-boltdb/v2 tag without the
 // shim is published (upstream hashicorp/raft-boltdb#67).
 replace github.com/hashicorp/go-metrics => github.com/hashicorp/go-metrics v0.6.1
+
+replace github.com/synod/synod/bench => ../
