@@ -31,6 +31,8 @@ var goals = []goal{
 	{"lease-mode guarded calls (best caller count)", "confirm", "lease, *", "value", "calls/s", 20_000_000, false},
 	{"idle CPU per node (worker+supervisor, worst node)", "idle", idleWorst, "value", "% of a core", 1, true},
 	{"idle memory per node (worker RSS + supervisor private memory, worst node)", "idle", idleWorst, "node_mb", "MB", 40, true},
+	{"restarted follower hears the leader: p99 from its start", "restart", restartCase, "p99", "ms", 200, true},
+	{"campaigns caused by follower restarts", "restart", restartCase, "campaigns", "", 0, true},
 }
 
 // goalInfo names, by a goal's Case, a row whose same metric is shown next
@@ -149,6 +151,8 @@ func metric(r result.Row, name string) (float64, bool) {
 	switch name {
 	case "median":
 		return r.Median, r.N > 0 && r.Unit != ""
+	case "p99":
+		return r.P99, r.N > 0 && r.Unit != ""
 	case "value":
 		return r.Value, r.RateUnit != ""
 	default:

@@ -19,9 +19,10 @@ type Status struct {
 	Restarts int    `json:"restarts"`
 	UptimeMS int64  `json:"uptime_ms"` // of the worker process
 	Members  []struct {
-		ID        int  `json:"id"`
-		Self      bool `json:"self"`
-		Reachable bool `json:"reachable"`
+		ID         int   `json:"id"`
+		Self       bool  `json:"self"`
+		Reachable  bool  `json:"reachable"`
+		LastSeenMS int64 `json:"last_seen_ms"` // ago; -1: never heard from
 	} `json:"members"`
 }
 

@@ -85,11 +85,15 @@ type adminAPI struct {
 	metrics *nodeMetrics
 }
 
+// processStart is when this process started, as near as Go lets a program
+// know: /status's uptime_ms counts from it.
+var processStart = time.Now()
+
 // newAdminAPI serves e's admin API; src adds to the metrics what the
 // Election does not know (the transport, the supervision log's restarts,
 // src.WorkerRestarts, also shown in /status). Call close when done.
 func newAdminAPI(nc nodeConfig, e *actors.Election, src metricsSources) *adminAPI {
-	started := time.Now()
+	started := processStart
 	a := &adminAPI{mux: http.NewServeMux(), metrics: newNodeMetrics(e, src)}
 	mux := a.mux
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
