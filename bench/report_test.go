@@ -108,18 +108,22 @@ func TestJudgeGoals(t *testing.T) {
 	lease512 := result.Row{Scenario: "confirm", System: result.Synod, Case: "lease, 512 callers", Value: 1e6, RateUnit: "calls/s"}
 	idle := result.Row{Scenario: "idle", System: result.Synod, Case: idleWorst, Value: 0.5, RateUnit: "% of a core",
 		Extra: map[string]float64{"rss_mb": 41}}
-	res := judge([]result.Row{crash, down, slowFast, raftFast, lease1, lease512, idle}, []string{"failover", "confirm", "idle"})
+	restart := dist("restart", result.Synod, restartCase, "ms", 10, 20, 250) // p99 of three is the highest
+	restart.Extra = map[string]float64{"campaigns": 0}
+	res := judge([]result.Row{crash, down, slowFast, raftFast, lease1, lease512, idle, restart}, []string{"failover", "confirm", "idle", "restart"})
 	want := map[string]struct {
 		status   string
 		measured float64
 	}{
-		"crash failover, default config, 3 nodes: median":    {"met", 340},
-		"crash failover, fast-failover, 3 nodes: median":     {"behind", 32},
-		"graceful hand-off, default config, 3 nodes: median": {"not measured", 0},
-		"quorum-confirmed guarded calls, 512 callers":        {"not measured", 0},
-		"lease-mode guarded calls (best caller count)":       {"met", 25e6},
-		"idle CPU per node (worker+supervisor, worst node)":  {"met", 0.5},
-		"idle RSS per node (worker+supervisor, worst node)":  {"behind", 41},
+		"crash failover, default config, 3 nodes: median":         {"met", 340},
+		"crash failover, fast-failover, 3 nodes: median":          {"behind", 32},
+		"graceful hand-off, default config, 3 nodes: median":      {"not measured", 0},
+		"quorum-confirmed guarded calls, 512 callers":             {"not measured", 0},
+		"lease-mode guarded calls (best caller count)":            {"met", 25e6},
+		"idle CPU per node (worker+supervisor, worst node)":       {"met", 0.5},
+		"idle RSS per node (worker+supervisor, worst node)":       {"behind", 41},
+		"restarted follower hears the leader: p99 from its start": {"behind", 250},
+		"campaigns caused by follower restarts":                   {"met", 0},
 	}
 	for _, g := range res {
 		w, ok := want[g.Text]
