@@ -33,6 +33,9 @@ var goals = []goal{
 	{"idle memory per node (worker RSS + supervisor private memory, worst node)", "idle", idleWorst, "node_mb", "MB", 40, true},
 	{"restarted follower hears the leader: p99 from its start", "restart", restartCase, "p99", "ms", 200, true},
 	{"campaigns caused by follower restarts", "restart", restartCase, "campaigns", "", 0, true},
+	{"synod.db after a million terms", "retention", retentionCase(retentionTerms), "db_kb", "KiB", 1024, true},
+	{"a start after a million terms: open synod.db and both stores", "retention", retentionCase(retentionTerms), "open_ms", "ms", 50, true},
+	{"a start after a million terms: Go heap it holds (stores open, state loaded)", "retention", retentionCase(retentionTerms), "heap_kb", "KiB", 1024, true},
 }
 
 // goalInfo names, by a goal's Case, a row whose same metric is shown next

@@ -4,7 +4,7 @@
 // Curator's LeaderSelector, and writes the results as JSON, Markdown and
 // plots under a results directory it names.
 //
-//	cd bench && go run . <failover|confirm|elect|transport|idle|restart|compare|peers|all> [flags]
+//	cd bench && go run . <failover|confirm|elect|transport|idle|restart|retention|compare|peers|all> [flags]
 package main
 
 import (
@@ -50,6 +50,9 @@ Scenarios:
   elect      leadership changes per second, bbolt and memory stores
   transport  messages per second and round trips over gRPC, with and without TLS
   idle       CPU and RSS of each process of a healthy 3-node cluster
+  retention  a million terms written into one node's acceptor and learner
+             stores, pruned as a node prunes them (100,000 with --quick):
+             synod.db's size, and a start's open time, load time and heap
   restart    100 restarts of a follower's worker in a healthy 3-node
              cluster (20 with --quick): how soon after its start the new
              worker hears the leader, and that no node campaigns

@@ -30,6 +30,7 @@ var scenarios = []scenario{
 	{"transport", "messages per second and round trips over gRPC", runTransport},
 	{"idle", "CPU and RSS of an idle 3-node cluster", runIdle},
 	{"restart", "restarts of a follower's worker: how soon it hears the leader, and that nobody campaigns", runRestart},
+	{"retention", "a million terms on one node's stores: synod.db's size, a start's time and heap", runRetention},
 	{"compare", "failover, confirm and elect for hashicorp/raft", runCompare},
 	{"peers", "failover of etcd's election and Curator's LeaderSelector (installs them from Debian's packages)", runPeers},
 }
