@@ -110,20 +110,25 @@ func TestJudgeGoals(t *testing.T) {
 		Extra: map[string]float64{"rss_mb": 41}}
 	restart := dist("restart", result.Synod, restartCase, "ms", 10, 20, 250) // p99 of three is the highest
 	restart.Extra = map[string]float64{"campaigns": 0}
-	res := judge([]result.Row{crash, down, slowFast, raftFast, lease1, lease512, idle, restart}, []string{"failover", "confirm", "idle", "restart"})
+	retention := result.Row{Scenario: "retention", System: result.Synod, Case: retentionCase(retentionTerms), N: 1,
+		Extra: map[string]float64{"db_kb": 64, "open_ms": 60, "heap_kb": 3}}
+	res := judge([]result.Row{crash, down, slowFast, raftFast, lease1, lease512, idle, restart, retention},
+		[]string{"failover", "confirm", "idle", "restart", "retention"})
 	want := map[string]struct {
 		status   string
 		measured float64
 	}{
-		"crash failover, default config, 3 nodes: median":         {"met", 340},
-		"crash failover, fast-failover, 3 nodes: median":          {"behind", 32},
-		"graceful hand-off, default config, 3 nodes: median":      {"not measured", 0},
-		"quorum-confirmed guarded calls, 512 callers":             {"not measured", 0},
-		"lease-mode guarded calls (best caller count)":            {"met", 25e6},
-		"idle CPU per node (worker+supervisor, worst node)":       {"met", 0.5},
-		"idle RSS per node (worker+supervisor, worst node)":       {"behind", 41},
-		"restarted follower hears the leader: p99 from its start": {"behind", 250},
-		"campaigns caused by follower restarts":                   {"met", 0},
+		"crash failover, default config, 3 nodes: median":              {"met", 340},
+		"crash failover, fast-failover, 3 nodes: median":               {"behind", 32},
+		"graceful hand-off, default config, 3 nodes: median":           {"not measured", 0},
+		"quorum-confirmed guarded calls, 512 callers":                  {"not measured", 0},
+		"lease-mode guarded calls (best caller count)":                 {"met", 25e6},
+		"idle CPU per node (worker+supervisor, worst node)":            {"met", 0.5},
+		"idle RSS per node (worker+supervisor, worst node)":            {"behind", 41},
+		"restarted follower hears the leader: p99 from its start":      {"behind", 250},
+		"campaigns caused by follower restarts":                        {"met", 0},
+		"synod.db after a million terms":                               {"met", 64},
+		"a start after a million terms: open synod.db and both stores": {"behind", 60},
 	}
 	for _, g := range res {
 		w, ok := want[g.Text]
