@@ -28,9 +28,13 @@ type grpcLink struct {
 	wake chan struct{}
 
 	counters grpcCounters
-	state    linkState   // guarded by t.stateMu
-	up       atomic.Bool // state.up, for Stats
-	recvMu   sync.Mutex  // held to deliver a frame of the peer; see deliver
+	// drained is closed once a stream of the link has drained for Close
+	// (see GRPCTransport.drain).
+	drained   chan struct{}
+	drainOnce sync.Once
+	state     linkState   // guarded by t.stateMu
+	up        atomic.Bool // state.up, for Stats
+	recvMu    sync.Mutex  // held to deliver a frame of the peer; see deliver
 }
 
 // kick ends the link's current backoff, if any, without blocking. A kick
@@ -280,6 +284,18 @@ func (l *grpcLink) pump(s *outStream) {
 			}
 		case <-s.ref.stop:
 			reason = s.ref.why
+		case <-t.drain:
+			reason = "closing"
+			if l.flush(s) && waiting {
+				// Wait for the peer to end the stream: then it has read
+				// every frame before the half-close.
+				select {
+				case <-ended:
+					waiting = false
+				case <-t.ctx.Done():
+				}
+			}
+			l.drainOnce.Do(func() { close(l.drained) })
 		case <-t.ctx.Done():
 			reason = "closing"
 		}
@@ -290,6 +306,24 @@ func (l *grpcLink) pump(s *outStream) {
 	}
 	_ = s.conn.Close()
 	t.dropStream(l, s.ref, reason)
+}
+
+// flush sends what is queued on s and half-closes it, for Close; it
+// reports whether all went out.
+func (l *grpcLink) flush(s *outStream) bool {
+	t := l.t
+	for {
+		select {
+		case b := <-l.queue:
+			if err := s.SendMsg(b); err != nil {
+				t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.dropped })
+				return false
+			}
+			t.count(l, func(c *grpcCounters) *atomic.Uint64 { return &c.sent })
+		default:
+			return s.CloseSend() == nil
+		}
+	}
 }
 
 // failed records and logs an attempt that failed.

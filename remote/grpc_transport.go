@@ -115,7 +115,17 @@ type GRPCTransport struct {
 	// newer incarnation of this node (see supersede).
 	superseded atomic.Bool
 	quit       chan struct{}
+
+	// drain is closed when Close begins: every outbound stream then sends
+	// what is queued, half-closes, and waits (briefly) for the peer to end
+	// it, so that the last frames a closing node sent (a hand-off's
+	// decision, above all) reach its peers.
+	drain chan struct{}
 }
+
+// drainWait bounds how long Close waits for the outbound streams to send
+// what is queued and for the peers to end them.
+const drainWait = 200 * time.Millisecond
 
 // NewGRPCTransport validates cfg, applies its defaults and binds the
 // listener (or takes cfg.Listener), so that Addr is known at once. It
@@ -143,9 +153,11 @@ func NewGRPCTransport(cfg GRPCConfig) (*GRPCTransport, error) {
 		cancel:  cancel,
 		created: time.Now(),
 		quit:    make(chan struct{}),
+		drain:   make(chan struct{}),
 	}
 	for id, addr := range cfg.Peers {
-		l := &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1)}
+		l := &grpcLink{t: t, id: id, addr: addr, queue: make(chan []byte, cfg.QueueSize), wake: make(chan struct{}, 1),
+			drained: make(chan struct{})}
 		l.state.reach.downSince = t.created
 		t.links[id] = l
 	}
@@ -239,10 +251,13 @@ func (t *GRPCTransport) Send(to NodeID, frame []byte) bool {
 	}
 }
 
-// Close stops the server (closing the listener and every inbound
+// Close first lets every outbound stream that is up send the frames
+// queued on it and end, for up to drainWait in all (so that what a node
+// sent just before closing, such as a hand-off's decision, arrives); then
+// it stops the server (closing the listener and every inbound
 // connection), cancels every outbound stream, waits for every goroutine
 // the transport started, and closes the client connections. Frames still
-// queued are dropped and counted. recv and the NotifyPeers function are
+// queued then are dropped and counted. recv and the NotifyPeers function are
 // not called after Close returns. It must not be called from recv or from
 // the NotifyPeers function. Idempotent; it always returns nil.
 func (t *GRPCTransport) Close() error {
@@ -256,6 +271,19 @@ func (t *GRPCTransport) Close() error {
 	t.mu.Unlock()
 
 	t.closing.Store(true)
+	// Send refuses frames from now on; the streams that are up send what
+	// is queued and end, each within drainWait.
+	close(t.drain)
+	deadline := time.After(drainWait)
+	for _, l := range t.links {
+		if !l.up.Load() {
+			continue // nothing can reach it: what waits for it is dropped below
+		}
+		select {
+		case <-l.drained:
+		case <-deadline:
+		}
+	}
 	t.cancel()
 	t.server.Stop()
 	if !started {
