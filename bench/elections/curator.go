@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // campaignJava is the Curator campaigner, compiled at run time against

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // etcdBin is the etcd server, from Debian's etcd-server.

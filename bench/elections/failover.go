@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // ensembleSize is the members of the coordination service and the

@@ -14,7 +14,7 @@ require (
 	github.com/coreos/go-systemd/v22 v22.3.2 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
-	github.com/synod/synod/bench v0.0.0
+	github.com/synod/synod/bench/harness v0.0.0
 	go.etcd.io/etcd/api/v3 v3.5.36 // indirect
 	go.etcd.io/etcd/client/pkg/v3 v3.5.36 // indirect
 	go.uber.org/atomic v1.7.0 // indirect
@@ -30,4 +30,4 @@ require (
 
 replace github.com/synod/synod => ../..
 
-replace github.com/synod/synod/bench => ../
+replace github.com/synod/synod/bench/harness => ../harness

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what `go run . peers` (in bench/) measures, from Debian's packages:
+# Installs what `go run ./bench peers` measures, from Debian's packages:
 # the etcd server and client, ZooKeeper, Curator's recipes (which bring
 # Curator's framework and client, ZooKeeper's client and their Java
 # dependencies) and, if javac is missing, a JDK to compile the Curator

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // confirmCallers are the concurrency levels of the confirm scenario.

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // Faults the failover scenario injects into the leader's process, in the

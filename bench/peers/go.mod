@@ -20,7 +20,7 @@ require (
 	github.com/hashicorp/golang-lru v1.0.2 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	github.com/synod/synod/bench v0.0.0
+	github.com/synod/synod/bench/harness v0.0.0
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
@@ -34,4 +34,4 @@ replace github.com/synod/synod => ../..
 // shim is published (upstream hashicorp/raft-boltdb#67).
 replace github.com/hashicorp/go-metrics => github.com/hashicorp/go-metrics v0.6.1
 
-replace github.com/synod/synod/bench => ../
+replace github.com/synod/synod/bench/harness => ../harness

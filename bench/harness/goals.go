@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // goal is one of issue 5's targets, judged on one measured number.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // runCompare builds the hashicorp/raft peer (the nested module bench/peers,

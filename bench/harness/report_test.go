@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 func TestFormatNumber(t *testing.T) {

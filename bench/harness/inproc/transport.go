@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/acceptor"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 	"github.com/synod/synod/remote"
 )
 

@@ -15,7 +15,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // Options are what the harness chooses for every scenario.

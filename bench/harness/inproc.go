@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 
-	"github.com/synod/synod/bench/inproc"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/inproc"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // The scenarios that run inside this process live in bench/inproc.

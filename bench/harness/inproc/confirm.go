@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/synod/synod/actors"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // confirmPlan is the shape of the confirm scenario.

@@ -10,8 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/synod/synod/bench/proc"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/proc"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // The restart scenario's size and bounds.

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // scenario is one named measurement; it returns its rows, and may return

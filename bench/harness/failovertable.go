@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // failoverColumn is one system and configuration of the failover

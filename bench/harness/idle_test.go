@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/bench/proc"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/proc"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 func procMemory(rss, peak uint64) proc.Memory {

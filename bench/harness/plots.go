@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/synod/synod/bench/plot"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/plot"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // writePlots draws the figures the rows allow under out/plots, and returns

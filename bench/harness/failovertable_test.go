@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // TestFailoverComparisonNamesEveryPeerAhead: every system's failover rows

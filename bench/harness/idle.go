@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/synod/synod/bench/proc"
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/proc"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // idleNodes is the size of the idle cluster.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/synod/synod/bench/proc"
+	"github.com/synod/synod/bench/harness/proc"
 )
 
 // fakeNode is an admin endpoint whose answers a test scripts: no process

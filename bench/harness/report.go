@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // scenarioOrder is the order of the per-scenario tables.

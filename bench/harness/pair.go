@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // comparison is one line of the synod-versus-raft table: one metric of a

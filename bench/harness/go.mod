@@ -1,4 +1,4 @@
-module github.com/synod/synod/bench
+module github.com/synod/synod/bench/harness
 
 go 1.26.0
 
@@ -63,4 +63,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/synod/synod => ../
+replace github.com/synod/synod => ../..

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 )
 
 // runPeers measures the elections a synod user would otherwise pick:

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/synod/synod/bench/result"
+	"github.com/synod/synod/bench/harness/result"
 	"github.com/synod/synod/remote"
 )
 
