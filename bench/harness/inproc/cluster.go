@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
 
 	"github.com/synod/synod/actors"
@@ -34,8 +33,9 @@ type clusterOptions struct {
 	configure func(*actors.Config)
 }
 
-// cluster is a running in-process cluster: one protoactor actor system
-// and Election per node, talking over remote.GRPCTransport on 127.0.0.1.
+// cluster is a running in-process cluster: one Election per node, each
+// started with actors.Start (its own actor system), talking over gRPC on
+// 127.0.0.1.
 type cluster struct {
 	dir   string // the nodes' DataDirs live under it; "" with memory stores
 	nodes []*node
@@ -44,7 +44,6 @@ type cluster struct {
 // node is one member of a cluster.
 type node struct {
 	id       remote.NodeID
-	system   *actor.ActorSystem
 	election *actors.Election
 	log      *logTail // the node's supervision, protoactor and warning logs
 }
@@ -97,37 +96,21 @@ func startNode(dir string, id remote.NodeID, addrs map[remote.NodeID]string, ln 
 			peers[o] = a
 		}
 	}
-	logger := zerolog.New(n.log).With().Timestamp().Uint64("node", uint64(id)).Logger()
-	tr, err := remote.NewGRPCTransport(remote.GRPCConfig{
-		Self: id, Cluster: benchCluster, Listener: ln, Peers: peers,
-		Logger: logger.Level(zerolog.WarnLevel),
-	})
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("inproc: transport of node %d: %w", id, err)
-	}
+	// As a user runs a node: actors.Start, its own actor system and gRPC
+	// transport (on the listener bound for it), which Close ends.
 	cfg := actors.DefaultConfig()
-	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.Transport = benchCluster, id, addrs[id], peers, tr
+	cfg.Cluster, cfg.Node, cfg.Address, cfg.Peers, cfg.Listener = benchCluster, id, addrs[id], peers, ln
 	if dir != "" {
 		cfg.DataDir = filepath.Join(dir, id.String())
 	}
-	cfg.Logger = logger.Level(zerolog.WarnLevel)
+	cfg.Logger = zerolog.New(n.log).With().Timestamp().Logger().Level(zerolog.WarnLevel) // the Election adds the node
 	cfg.SupervisionLog = supervisor.NewLog(id.String(), n.log)
 	if configure != nil {
 		configure(&cfg)
 	}
-	n.system = actor.NewActorSystem(
-		actor.WithLoggerFactory(supervisor.LoggerFactory(logger.Level(zerolog.WarnLevel))),
-		// protoactor's dead-letter throttle holds a goroutine for one
-		// interval after a dead letter (a stopping node has some); a short
-		// one lets teardown finish with no goroutine left behind.
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
-	n.election, err = actors.Spawn(n.system.Root, cfg)
-	if err != nil {
-		_ = tr.Close() // Spawn failed before its endpoint took the transport
-		n.system.Shutdown()
-		return nil, fmt.Errorf("inproc: spawn node %d: %w", id, err)
+	var err error
+	if n.election, err = actors.Start(cfg); err != nil {
+		return nil, fmt.Errorf("inproc: start node %d: %w", id, err)
 	}
 	return n, nil
 }
@@ -196,7 +179,6 @@ func (c *cluster) close() error {
 			errs = append(errs, fmt.Errorf("inproc: close node %d: %w", n.id, err))
 		}
 		cancel()
-		n.system.Shutdown()
 	}
 	c.nodes = nil
 	if c.dir != "" {
