@@ -53,9 +53,12 @@ type Election struct {
 	watchPID          atomic.Pointer[actor.PID]
 	batches           confirmBatches // Confirm callers on their way to the leader-watch
 
-	leadSlot     chan struct{}       // holds a token while a Lead callback runs: never twice at once
-	dispatchers  []*shell.Dispatcher // one per actor; Close stops them
-	watchStarts  atomic.Uint64       // leader-watch cores started (watch.Config.Generation)
+	leadSlot    chan struct{}       // holds a token while a Lead callback runs: never twice at once
+	dispatchers []*shell.Dispatcher // one per actor; Close stops them
+	watchStarts atomic.Uint64       // leader-watch cores started (watch.Config.Generation)
+	// known is the term, and its leader, that the last leader-watch core
+	// knew when it stopped: its successor starts from it (watch.Core.Restore).
+	known        atomic.Pointer[knownTerm]
 	closeOnce    sync.Once
 	closing      atomic.Bool   // Close has begun: the root's stop is expected
 	supersededBy atomic.Bool   // the transport was superseded: the root's stop is expected

@@ -134,6 +134,11 @@ func (s *watchShell) started(ctx actor.Context) {
 	if err != nil {
 		panic(err) // Spawn validated the config
 	}
+	// What the predecessor knew, which the learner may not have learned
+	// yet (a term heard of in a heartbeat): never go back from it.
+	if k := e.known.Load(); k != nil {
+		core.Restore(k.term, k.leader)
+	}
 	s.core, s.confirms, s.beats = core, map[uint64]*confirmBatch{}, map[uint64]time.Time{}
 	// A confirmCall sent while this actor did not run (before Spawn's
 	// children started, or between a stop and a respawn) went to dead
@@ -183,10 +188,21 @@ func (s *watchShell) resignCall(ctx actor.Context, m *resignCall) {
 	s.resignTimer = time.AfterFunc(s.e.cfg.ResignTimeout, func() { root.Send(self, &abortHandoff{gen: gen}) })
 }
 
+// knownTerm is a decided term and its leader, as a leader-watch core knew
+// them when it stopped.
+type knownTerm struct {
+	term   uint64
+	leader watch.Leader
+}
+
 // stopped releases what started acquired. A restarted leader-watch begins
 // as a follower, so whatever this one led ends here.
 func (s *watchShell) stopped(ctx actor.Context) {
 	s.node.Clock.Schedule(ctx.Self(), shell.Never)
+	if s.core != nil {
+		term, leader := s.core.Term()
+		s.e.known.Store(&knownTerm{term: term, leader: leader})
+	}
 	for id, b := range s.confirms {
 		b.answer(watch.ConfirmResult{Err: watch.ErrNotLeader})
 		delete(s.confirms, id)

@@ -139,6 +139,20 @@ func NewCore(cfg Config, rng *rand.Rand, now time.Duration) (*Core, error) {
 	return c, nil
 }
 
+// Restore tells a new core what its predecessor in this process knew:
+// term was decided, for l. It is taken as a restored decision, as the
+// learner's answer to Resend is, and that answer is then news only if
+// later. A shell calls it right after NewCore when it restarts a
+// leader-watch inside a running process: a heartbeat can teach a term
+// before the learner learns it, and without Restore the node's term would
+// go back. A term naming this process's incarnation is stood against, not
+// led again, as a restored decision is.
+func (c *Core) Restore(term uint64, l Leader) {
+	if term > 0 {
+		c.decided(term, l.Encode(), true)
+	}
+}
+
 // View returns what this node knows now, as an Event. A shell mirrors it
 // after every Ready (docs/design.md, "One owner of leadership").
 func (c *Core) View() Event {

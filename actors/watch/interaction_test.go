@@ -37,6 +37,7 @@ import (
 //	learned term=4 leader=2 [restored]  a learner.Learned decision (restored:
 //	                                 the learner's answer to the Resend)
 //	heard term=4 leader=2 seq=1      an acceptor.Heard heartbeat
+//	restore term=4 leader=2          Restore: what the predecessor core knew
 //	ack from=(2,3) term=5 seq=1 [refused] [max=5] [needs=6]
 //	confirm-reply from=(2,3) id=1 max=5
 //	outcome [id=1] [won | err=timeout|preempted|withdrawn|other-value|
@@ -129,6 +130,8 @@ func (e *interactionEnv) run(t *testing.T, pos, cmd string, args []datadriven.Cm
 	case "learned":
 		l := a.leader("leader")
 		e.step(t, pos, &learner.Learned{Decision: learner.Decision{Instance: a.need("term"), Value: l.Encode()}, Restored: a.flag("restored")})
+	case "restore":
+		e.core.Restore(a.need("term"), a.leader("leader"))
 	case "heard":
 		l := a.leader("leader")
 		e.step(t, pos, &acceptor.Heard{Heartbeat: acceptor.Heartbeat{Term: a.need("term"), Leader: l.Node,

@@ -235,9 +235,13 @@ func (w *eworld) restartWatch(n *enode) {
 	n.watchGen++
 	cfg := w.wcfg(n.id, n.incarnation)
 	cfg.Generation = n.watchGen
+	// As the actors shell does: the new core starts from what the old one
+	// knew (a term heard of in a heartbeat may not be learned yet).
+	term, leader := n.watch.Term()
 	var err error
 	n.watch, err = watch.NewCore(cfg, rand.New(rand.NewPCG(w.rng.Uint64(), 3)), local)
 	must(err)
+	n.watch.Restore(term, leader)
 	n.mirror = watch.Mirror{}
 	must(w.settle(n, n.tick(w, local)))
 }
