@@ -26,6 +26,14 @@ const (
 	EventNodeSuperseded  = "node_superseded"
 )
 
+// Events lists every event the supervision log records (the constants
+// above), for tools that filter it, such as synod logs --event.
+var Events = []string{
+	EventActorFailed, EventActorRestarted, EventActorStopped, EventEscalated,
+	EventWorkerExited, EventWorkerRestarted, EventLeaderElected, EventLeaderLost,
+	EventLeaseExpired, EventTransferred, EventNodeSuperseded,
+}
+
 // LogFileName is the supervision log's file name inside a node's data
 // directory.
 const LogFileName = "supervision.log"

@@ -22,6 +22,14 @@ func fixedLog(buf *bytes.Buffer, at time.Time) *Log {
 
 func TestEveryEventWritesItsDocumentedFields(t *testing.T) {
 	at := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	var written []string
+	// Events, which synod logs --event filters by, lists exactly the
+	// events written here.
+	defer func() {
+		if !slices.Equal(slices.Sorted(slices.Values(written)), slices.Sorted(slices.Values(Events))) {
+			t.Errorf("Events = %v, want the events the log writes: %v", Events, written)
+		}
+	}()
 	for _, tc := range []struct {
 		write func(*Log)
 		keys  []string
@@ -57,7 +65,11 @@ func TestEveryEventWritesItsDocumentedFields(t *testing.T) {
 		{func(l *Log) { l.Transferred(8, "n3") },
 			[]string{"term", "leader"},
 			Entry{Event: EventTransferred, Term: 8, Leader: "n3"}},
+		{func(l *Log) { l.NodeSuperseded("a newer process of node 1 joined") },
+			[]string{"reason"},
+			Entry{Event: EventNodeSuperseded, Reason: "a newer process of node 1 joined"}},
 	} {
+		written = append(written, tc.want.Event)
 		var buf bytes.Buffer
 		tc.write(fixedLog(&buf, at))
 		line := buf.Bytes()

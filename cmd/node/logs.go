@@ -52,12 +52,7 @@ func logsCommand() *cobra.Command {
 }
 
 // logEvents are the events the supervision log records.
-var logEvents = []string{
-	supervisor.EventActorFailed, supervisor.EventActorRestarted, supervisor.EventActorStopped,
-	supervisor.EventEscalated, supervisor.EventWorkerExited, supervisor.EventWorkerRestarted,
-	supervisor.EventLeaderElected, supervisor.EventLeaderLost, supervisor.EventLeaseExpired,
-	supervisor.EventTransferred,
-}
+var logEvents = supervisor.Events
 
 // checkLogEvents refuses an --event list naming an event the log never
 // records: a typo would otherwise print nothing, as if nothing happened.

@@ -77,13 +77,15 @@ func TestLogsRefusesUnknownEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.LeaderElected(1, "1")
+	log.NodeSuperseded("a newer process of node 1 joined")
 	closer.Close()
 	for _, tc := range []struct {
-		event, wantErr string
+		event, wantErr, wantLine string
 	}{
-		{"bogus", `logs: event: unknown event "bogus" (known: actor_failed, actor_restarted`},
-		{"leader_elected, leader_elcted", `unknown event "leader_elcted"`},
-		{"leader_elected,worker_exited", ""},
+		{"bogus", `logs: event: unknown event "bogus" (known: actor_failed, actor_restarted`, ""},
+		{"leader_elected, leader_elcted", `unknown event "leader_elcted"`, ""},
+		{"leader_elected,worker_exited", "", "leader_elected"},
+		{"node_superseded", "", "node_superseded"},
 	} {
 		var out bytes.Buffer
 		root := rootCommand()
@@ -93,7 +95,7 @@ func TestLogsRefusesUnknownEvent(t *testing.T) {
 		switch {
 		case tc.wantErr == "" && err != nil:
 			t.Errorf("--event %s: %v", tc.event, err)
-		case tc.wantErr == "" && !strings.Contains(out.String(), "leader_elected"):
+		case tc.wantErr == "" && !strings.Contains(out.String(), tc.wantLine):
 			t.Errorf("--event %s printed:\n%s", tc.event, out.String())
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("--event %s: err = %v, want %q", tc.event, err, tc.wantErr)
