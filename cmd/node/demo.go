@@ -24,28 +24,36 @@ const (
 )
 
 func demoCommand() *cobra.Command {
-	return &cobra.Command{
+	var keep bool
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start a local three-node cluster, kill its leader, and show the failover",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, cmd.OutOrStdout())
+			return runDemo(ctx, cmd.OutOrStdout(), keep)
 		},
 	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the data dirs, config and logs after the demo (they are removed by default)")
+	return cmd
 }
 
-// runDemo runs the demo's steps, then stops every process it started and
-// removes its temporary directory, whether the steps succeeded or not.
-func runDemo(ctx context.Context, out io.Writer) error {
+// runDemo runs the demo's steps, then stops every process it started and,
+// unless keep, removes its temporary directory, whether the steps
+// succeeded or not.
+func runDemo(ctx context.Context, out io.Writer, keep bool) error {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	dir, err := os.MkdirTemp("", "synod-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	defer os.RemoveAll(dir)
-	say("Starting %d supervised nodes on 127.0.0.1 (data and output in %s)", demoNodes, dir)
+	if keep {
+		defer say("Kept %s (each node's data dir holds its supervision.log; synod logs --data-dir reads it)", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	say("Starting %d supervised nodes on 127.0.0.1 (data and output in %s, removed at the end unless --keep)", demoNodes, dir)
 	c, err := startDemoCluster(dir, demoNodes)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
