@@ -1,6 +1,9 @@
 package storage
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors that storage returns and callers branch on with errors.Is. Every
 // one comes wrapped with what failed (the file, the election, the
@@ -31,3 +34,18 @@ var (
 	// was not saved.
 	ErrStopped = errors.New("storage: group commit stopped")
 )
+
+// kindError is a message that errors.Is matches to one of the errors above
+// (its kind) without repeating that error's text after its own.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// kinded formats a message of the given kind.
+func kinded(kind error, format string, args ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, args...), kind: kind}
+}

@@ -71,11 +71,11 @@ func checkMeta(db *bbolt.DB, dataDir string, owner Owner) (err error) {
 		}
 		switch {
 		case stamp.Cluster != owner.Cluster:
-			return fmt.Errorf("storage: data dir %s belongs to another cluster: %q (node %d), not %q: %w",
-				dataDir, stamp.Cluster, stamp.Node, owner.Cluster, ErrWrongOwner)
+			return kinded(ErrWrongOwner, "storage: data dir %s belongs to another cluster: %q (node %d), not %q",
+				dataDir, stamp.Cluster, stamp.Node, owner.Cluster)
 		case stamp.Node != owner.Node:
-			return fmt.Errorf("storage: data dir %s belongs to another node of cluster %q: node %d, not node %d: %w",
-				dataDir, stamp.Cluster, stamp.Node, owner.Node, ErrWrongOwner)
+			return kinded(ErrWrongOwner, "storage: data dir %s belongs to another node of cluster %q: node %d, not node %d",
+				dataDir, stamp.Cluster, stamp.Node, owner.Node)
 		}
 		return nil
 	})

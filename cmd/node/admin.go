@@ -243,8 +243,8 @@ func writeResult(w http.ResponseWriter, err error, e *actors.Election) {
 	writeJSON(w, code, body)
 }
 
-// notLeaderText tells the caller of POST /resign or /transfer on a node
-// that does not lead where to go instead.
+// notLeaderText tells the caller of POST /resign, /transfer or /confirm on
+// a node that does not lead where to go instead.
 func notLeaderText(nl *actors.NotLeaderError) string {
 	if nl.Leader == 0 {
 		return "not the leader, and no leader is known (an election may be under way); try again shortly"
@@ -293,7 +293,7 @@ func confirmResult(term actors.Term, err error, e *actors.Election) (int, confir
 	var nl *actors.NotLeaderError
 	switch {
 	case errors.As(err, &nl):
-		body.Term, body.LeaderHint = nl.Term, nl.Leader
+		body.Term, body.LeaderHint, body.Error = nl.Term, nl.Leader, notLeaderText(nl)
 		return http.StatusConflict, body
 	case errors.Is(err, actors.ErrNotLeader):
 		return http.StatusConflict, body

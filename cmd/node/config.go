@@ -285,7 +285,7 @@ func parseConfigWith(l layer, hostname func() (string, error)) (nodeConfig, erro
 		c.Address = c.Listen
 	}
 	if c.DataDir == "" {
-		return c, bad("data-dir", "missing")
+		return c, bad("data-dir", "missing: give --data-dir DIR, SYNOD_DATA_DIR or data-dir: in the config (it has no default)")
 	}
 	if c.Admin != "" {
 		if err := checkHostPort(c.Admin); err != nil {

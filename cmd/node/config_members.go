@@ -29,7 +29,7 @@ func parseID(idText string, fromHostname bool, hostname func() (string, error)) 
 		}
 		return id, nil
 	case idText == "":
-		return 0, badSetting("id", "missing")
+		return 0, badSetting("id", "missing: give --id N, SYNOD_ID=N or --id-from-hostname")
 	}
 	id, err := strconv.ParseUint(idText, 10, 64)
 	if err != nil || id == 0 {

@@ -150,7 +150,7 @@ func runLeaderChild(ctx context.Context, argv []string, env []string, grace time
 		return nil
 	case <-ctx.Done():
 	}
-	log.Info().Str("event", "child_stopping").Int("pid", pid).Str("reason", "leadership lost").Send()
+	log.Info().Str("event", "child_stopping").Int("pid", pid).Str("reason", "leadership ended (lost, resigned, or exec stopping)").Send()
 	signalGroup(pid, syscall.SIGTERM)
 	select {
 	case <-done:
