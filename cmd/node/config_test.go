@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -409,5 +410,31 @@ func TestRunRefusesBadConfigFile(t *testing.T) {
 				t.Errorf("the data dir was created (%v): the node got as far as starting", err)
 			}
 		})
+	}
+}
+
+// TestCheckWarnsOfALeaseLongerThanTheElectionTimeout: the rule the start
+// does not enforce (docs/operations.md, "The rules") is at least said, by
+// --check as by the worker's log; the defaults draw no warning.
+func TestCheckWarnsOfALeaseLongerThanTheElectionTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--lease", "1s"}, "warning   lease (1s) exceeds election timeout (300ms)"},
+		{nil, ""},
+	} {
+		var out bytes.Buffer
+		root := rootCommand()
+		root.SetOut(&out)
+		root.SetArgs(append([]string{"run", "--check", "--id", "1", "--member", "1=127.0.0.1:7801", "--member", "2=127.0.0.1:7802",
+			"--data-dir", t.TempDir()}, tc.extra...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", tc.extra, err)
+		}
+		got := out.String()
+		if tc.want == "" && strings.Contains(got, "warning") || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%v: --check printed\n%s\nwant %q", tc.extra, got, tc.want)
+		}
 	}
 }

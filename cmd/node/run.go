@@ -67,6 +67,20 @@ SYNOD_HEARTBEAT, SYNOD_ELECTION_TIMEOUT, SYNOD_LEASE, SYNOD_PRESET), then the
 	return cmd
 }
 
+// warnings lists what the settings allow but docs/operations.md ("The
+// rules") advises against, for --check and the worker's log.
+func (nc nodeConfig) warnings() []string {
+	cfg, err := nc.startConfig() // the timings in effect, defaults filled in
+	if err != nil {
+		return nil // the start refuses it, and says why
+	}
+	var out []string
+	if cfg.LeaseDuration > cfg.ElectionTimeout {
+		out = append(out, fmt.Sprintf("lease (%v) exceeds election timeout (%v): a follower that stands while the acceptors' leases run is refused and waits another election timeout, so a silent leader is replaced later than the timeout says", cfg.LeaseDuration, cfg.ElectionTimeout))
+	}
+	return out
+}
+
 // printConfig shows what a node resolved from its settings, for --check:
 // with one file for every node, which entry is this node, and where it
 // listens, are what a reader wants confirmed.
@@ -97,5 +111,8 @@ func printConfig(w io.Writer, nc nodeConfig) {
 	}
 	for _, row := range [][2]string{{"listen", listen}, {"peers", peers}, {"admin", admin}, {"data-dir", nc.DataDir}, {"transport", tls}} {
 		fmt.Fprintf(w, "  %-9s %s\n", row[0], row[1])
+	}
+	for _, warning := range nc.warnings() {
+		fmt.Fprintf(w, "  %-9s %s\n", "warning", warning)
 	}
 }

@@ -94,6 +94,9 @@ func startNode(nc nodeConfig, resignTimeout time.Duration) (*runningNode, error)
 	store := newStoreWatch(os.Stderr)
 	base := zerolog.New(zerolog.SyncWriter(store)).With().Timestamp().Logger()
 	stderr := base.With().Uint64("node", uint64(nc.ID)).Logger()
+	for _, w := range nc.warnings() {
+		stderr.Warn().Str("event", "config_warning").Str("warning", w).Send()
+	}
 
 	cfg, err := nc.startConfig()
 	if err != nil {
