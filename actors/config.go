@@ -70,7 +70,10 @@ type Config struct {
 	ElectionTimeout   time.Duration // default 300 ms
 	ElectionBackoff   time.Duration // default 100 ms, random extra wait before standing
 	// LeaseDuration is the lease acceptors grant; 0 turns leases off (see
-	// FastFailover). Default 300 ms.
+	// FastFailover). Default 300 ms. Keep it no longer than
+	// ElectionTimeout: Validate allows it, but a follower that stands
+	// while leases run is refused and waits another election timeout
+	// (docs/operations.md, "The rules").
 	LeaseDuration time.Duration
 	MaxClockDrift float64 // default 0.01
 	// Tick drives the proposer's and learner's retries. Default 10 ms.
@@ -131,6 +134,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("actors: Config.ResignTimeout must be positive, got %v", c.ResignTimeout)
 	case c.Name == "":
 		return errors.New("actors: Config.Name must not be empty")
+	}
+	if _, ok := c.Peers[0]; ok {
+		return errors.New("actors: Config.Peers must not list node 0: node ids start at 1")
 	}
 	if _, ok := c.Peers[c.Node]; ok {
 		return fmt.Errorf("actors: Config.Peers must not list this node (%d)", c.Node)

@@ -101,6 +101,10 @@ func Start(cfg Config) (*Election, error) {
 //
 // With cfg.DataDir set, state lives in <DataDir>/synod.db, and Spawn
 // refuses a directory that belongs to another node or cluster.
+//
+// Close the Election before shutting parent's actor system down:
+// protoactor's Shutdown does not stop actors, and the node would go on
+// taking part, and leading, until the process exits.
 func Spawn(parent actor.SpawnerContext, cfg Config) (*Election, error) {
 	if parent == nil || parent.ActorSystem() == nil {
 		closeGiven(cfg)
@@ -408,7 +412,9 @@ func (e *Election) IsLeader() bool {
 // NotLeader at once, naming the leader it knows to be alive (none while a
 // campaign is on). A node that leads but holds no lease yet (just
 // elected) confirms by a quorum round, which gives up with ErrNoQuorum
-// after an election timeout. So, once the node's actors run (a call made
+// after an election timeout. A leader that has lost touch with a majority
+// (no acknowledgement within an election timeout) answers ErrNoQuorum at
+// once, until it hears a majority again or steps down. So, once the node's actors run (a call made
 // just after Spawn waits for them to start), Confirm returns within about
 // an election timeout, or when ctx ends if that is sooner; ErrClosed once
 // the node closes.
@@ -467,6 +473,9 @@ func (e *Election) confirmSlow(ctx context.Context) (Term, error) {
 // when the period ends; with a ctx that can end, fn's context also ends
 // when Guard returns.
 func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term Term) error) error {
+	if fn == nil {
+		return errGuardNilFn
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -500,8 +509,13 @@ func (e *Election) Guard(ctx context.Context, fn func(ctx context.Context, term 
 	return fn(fctx, term)
 }
 
+var errGuardNilFn = errors.New("actors: Guard: fn is nil")
+
 // Resign stops leading and hands leadership to the follower with the
-// freshest acknowledgements, in one Paxos round. See TransferTo.
+// freshest acknowledgements, in one Paxos round. See TransferTo. Do not
+// call it (or TransferTo, or Close) from inside a Lead callback: it waits
+// for that callback to return, up to ResignTimeout; return from the
+// callback instead, and Lead hands off.
 func (e *Election) Resign(ctx context.Context) error { return e.TransferTo(ctx, 0) }
 
 // TransferTo stops leading and makes node (0: the freshest follower) the

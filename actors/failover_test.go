@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -358,4 +359,59 @@ func TestHandOffWithoutMajorityGivesUp(t *testing.T) {
 		t.Fatalf("Resign took %v with ResignTimeout 200ms", took)
 	}
 	c.Stop()
+}
+
+// TestCloseTellsObserversClosedNotRestarted: closing a node ends its
+// observers' streams with Closed; no Restarted comes first, since its
+// leader-watch stops for good rather than restarting (found by a review
+// that watched the leader being closed).
+func TestCloseTellsObserversClosedNotRestarted(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 7})
+	leader, _ := c.AwaitLeader(10 * time.Second)
+	follower := leader%3 + 1
+	for _, id := range []remote.NodeID{leader, follower} {
+		obs := c.Node(id).Election.Observe(context.Background())
+		<-obs // the snapshot
+		if err := c.Node(id).Election.Close(context.Background()); err != nil {
+			t.Fatalf("close node %d: %v", id, err)
+		}
+		var got []actors.Leadership
+		for l := range obs {
+			got = append(got, l)
+		}
+		if len(got) == 0 || got[len(got)-1].Reason != actors.Closed {
+			t.Fatalf("node %d: observed %+v, want it to end with %q", id, got, actors.Closed)
+		}
+		for _, l := range got {
+			if l.Reason == actors.Restarted {
+				t.Fatalf("node %d: observed %+v: a Restarted on Close", id, got)
+			}
+		}
+		t.Logf("node %d observed %+v on Close", id, got)
+	}
+	c.Stop()
+}
+
+// TestNilCallbacksAreRefused: Lead and Guard with a nil fn return an error
+// naming it instead of panicking in the caller's goroutine; a Peers entry
+// for node 0 is refused by name.
+func TestNilCallbacksAreRefused(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	c := testcluster.StartElections(t, testcluster.ElectionOptions{Nodes: 3, Seed: 9})
+	leader, _ := c.AwaitLeader(10 * time.Second)
+	e := c.Node(leader).Election
+	if err := e.Lead(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "Lead: fn is nil") {
+		t.Errorf("Lead(nil) = %v, want an error naming fn", err)
+	}
+	if err := e.Guard(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "Guard: fn is nil") {
+		t.Errorf("Guard(nil) = %v, want an error naming fn", err)
+	}
+	c.Stop()
+	cfg := actors.DefaultConfig()
+	cfg.Cluster, cfg.Node, cfg.Address = "k", 1, "127.0.0.1:7001"
+	cfg.Peers = map[actors.NodeID]string{0: "127.0.0.1:7000", 2: "127.0.0.1:7002"}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "Config.Peers must not list node 0") {
+		t.Errorf("Validate with a peer 0 = %v, want Config.Peers named", err)
+	}
 }

@@ -58,8 +58,9 @@ func TestFastPathWithdrawnWhenLeadershipEnds(t *testing.T) {
 		"lease expired": func(s *state) {
 			s.apply([]watch.Event{{Term: 7, Reason: watch.LeaseExpired, Period: 1}}, 0)
 		},
-		"restarted": func(s *state) { s.restarted() },
-		"close":     func(s *state) { s.close(ErrClosed) },
+		"restarted":     func(s *state) { s.watchStopped(true) },
+		"watch stopped": func(s *state) { s.watchStopped(false) },
+		"close":         func(s *state) { s.close(ErrClosed) },
 	}
 	for name, end := range ends {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -23,7 +24,17 @@ func Once() LeadOption { return func(o *leadOptions) { o.once = true } }
 // was given. Callbacks never run twice at once on a node, even across
 // concurrent Lead calls, and fn runs at most once per term: the
 // leader-watch core starts at most one leadership period per term.
+//
+// Lead returns ctx's error when ctx ends, the Election's (ErrClosed,
+// ErrStopped, ErrSuperseded) when it closes, and with Once fn's own error
+// after its period. Without Once, an error from fn hands leadership off
+// as any return does and is logged (lead_callback_failed) to
+// Config.Logger. fn must not call Resign, TransferTo or Close: return
+// instead.
 func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term Term) error, opts ...LeadOption) error {
+	if fn == nil {
+		return errors.New("actors: Lead: fn is nil")
+	}
 	var o leadOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -44,6 +55,9 @@ func (e *Election) Lead(ctx context.Context, fn func(ctx context.Context, term T
 		}
 		if o.once && ran {
 			return ferr
+		}
+		if ferr != nil {
+			e.cfg.Logger.Warn().Str("event", "lead_callback_failed").Uint64("term", uint64(term)).Err(ferr).Send()
 		}
 	}
 }

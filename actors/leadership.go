@@ -184,9 +184,12 @@ func (s *state) notifyLocked() {
 	}
 }
 
-// restarted records that the leader-watch stopped (a restart, or the end):
-// whatever it led ends here, and it starts again as a follower.
-func (s *state) restarted() {
+// watchStopped records that the leader-watch stopped: whatever it led ends
+// here. On a restart it starts again as a follower, and observers hear
+// Restarted. A stop for good (Close, or the node's actors stopping) is
+// told by close, which follows: observers hear Closed or Stopped, not a
+// restart that is not coming.
+func (s *state) watchStopped(restart bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -194,8 +197,12 @@ func (s *state) restarted() {
 	}
 	s.endLeadLocked()
 	s.mirror = watch.Mirror{}
-	s.cur = Leadership{Term: s.cur.Term, Reason: Restarted}
-	s.notifyLocked()
+	if restart {
+		s.cur = Leadership{Term: s.cur.Term, Reason: Restarted}
+		s.notifyLocked()
+	} else {
+		s.cur.Leading = false
+	}
 	s.refreshViewLocked()
 }
 

@@ -21,7 +21,8 @@ func (o *observer) offer(l Leadership) {
 }
 
 // Observe streams every leadership change this node sees, starting with
-// the current state: elections, lease expiry, "no leader" and resignation,
+// the current state (whose Reason is the last change's, empty before the
+// first): elections, lease expiry, "no leader" and resignation,
 // each with its term, in the order they happened. It never blocks the
 // engine: an observer more than 64 changes behind loses the oldest and
 // still gets the newest. The channel closes when ctx ends or the Election

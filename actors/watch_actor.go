@@ -69,7 +69,8 @@ func (s *watchShell) Receive(ctx actor.Context) {
 	case *actor.Started:
 		s.started(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		s.stopped(ctx)
+		_, restarting := m.(*actor.Restarting)
+		s.stopped(ctx, restarting)
 		return
 	case *shell.Tick:
 		s.core.Tick(s.now())
@@ -197,7 +198,7 @@ type knownTerm struct {
 
 // stopped releases what started acquired. A restarted leader-watch begins
 // as a follower, so whatever this one led ends here.
-func (s *watchShell) stopped(ctx actor.Context) {
+func (s *watchShell) stopped(ctx actor.Context, restarting bool) {
 	s.node.Clock.Schedule(ctx.Self(), shell.Never)
 	if s.core != nil {
 		term, leader := s.core.Term()
@@ -209,7 +210,7 @@ func (s *watchShell) stopped(ctx actor.Context) {
 	}
 	s.inRound = 0
 	s.replyResign(ErrClosed)
-	s.e.state.restarted()
+	s.e.state.watchStopped(restarting)
 	s.e.leaseVoters.Store(0)
 }
 
