@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,28 +14,13 @@ import (
 // from on, pruned every r.Every instances as FillAcceptor prunes, and
 // returns the next instance.
 func FillLearner(s learner.Store, from uint64, r Retention) (next uint64, err error) {
-	if err := r.Validate(); err != nil {
-		return from, err
-	}
-	batch := uint64(max(r.Batch, 1))
-	end := from + r.Terms
-	for first := from; first < end; first += batch {
-		last := min(first+batch, end) - 1
+	return fill(from, r, func(first, last uint64) error {
 		ds := make([]learner.Decision, 0, last-first+1)
 		for inst := first; inst <= last; inst++ {
-			v := binary.BigEndian.AppendUint64(make([]byte, 0, valueSize), inst)
-			ds = append(ds, learner.Decision{Instance: inst, Value: append(v, make([]byte, valueSize-len(v))...)})
+			ds = append(ds, learner.Decision{Instance: inst, Value: valueAt(inst)})
 		}
-		if err := s.Save(ds); err != nil {
-			return first, err
-		}
-		if r.Every > 0 && last/r.Every > (first-1)/r.Every {
-			if err := s.Prune(last / r.Every * r.Every); err != nil {
-				return first, err
-			}
-		}
-	}
-	return end, nil
+		return s.Save(ds)
+	}, s.Prune)
 }
 
 // NodeMeasurement is what a run of r on both of a node's stores left, and

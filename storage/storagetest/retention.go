@@ -57,15 +57,22 @@ func promisedAt(inst uint64) acceptor.Record {
 
 func acceptedAt(inst uint64) acceptor.Record {
 	b := acceptor.Ballot{Round: 1, Node: 1, Epoch: inst}
-	v := binary.BigEndian.AppendUint64(make([]byte, 0, valueSize), inst)
-	v = append(v, make([]byte, valueSize-len(v))...)
-	return acceptor.Record{Instance: inst, State: acceptor.State{Promised: b, Accepted: b, HasValue: true, Value: v}}
+	return acceptor.Record{Instance: inst, State: acceptor.State{Promised: b, Accepted: b, HasValue: true, Value: valueAt(inst)}}
 }
 
-// FillAcceptor writes r into s, instances from, from+1, ..., and returns
-// the next instance. Pass 1 as from for a new store, or the instance after
-// the last run's to go on.
-func FillAcceptor(s acceptor.Store, from uint64, r Retention) (next uint64, err error) {
+// valueAt is the value instance inst decides: its number, zero-padded to
+// valueSize bytes.
+func valueAt(inst uint64) []byte {
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, valueSize), inst)
+	return append(v, make([]byte, valueSize-len(v))...)
+}
+
+// fill walks r's instances from from on in batches of r.Batch, writing
+// each batch (instances first to last) with save, then pruning with prune
+// when a multiple of r.Every falls within it, at the newest one; it
+// returns the next instance. FillAcceptor and FillLearner share it, so
+// that both stores of a node see the same writes and prunes.
+func fill(from uint64, r Retention, save func(first, last uint64) error, prune func(floor uint64) error) (next uint64, err error) {
 	if err := r.Validate(); err != nil {
 		return from, err
 	}
@@ -73,26 +80,34 @@ func FillAcceptor(s acceptor.Store, from uint64, r Retention) (next uint64, err 
 	end := from + r.Terms
 	for first := from; first < end; first += batch {
 		last := min(first+batch, end) - 1
-		if batch == 1 {
-			if err := s.Save([]acceptor.Record{promisedAt(first)}); err != nil {
+		if err := save(first, last); err != nil {
+			return first, err
+		}
+		if r.Every > 0 && last/r.Every > (first-1)/r.Every {
+			if err := prune(last / r.Every * r.Every); err != nil {
 				return first, err
+			}
+		}
+	}
+	return end, nil
+}
+
+// FillAcceptor writes r into s, instances from, from+1, ..., and returns
+// the next instance. Pass 1 as from for a new store, or the instance after
+// the last run's to go on.
+func FillAcceptor(s acceptor.Store, from uint64, r Retention) (next uint64, err error) {
+	return fill(from, r, func(first, last uint64) error {
+		if r.Batch <= 1 {
+			if err := s.Save([]acceptor.Record{promisedAt(first)}); err != nil {
+				return err
 			}
 		}
 		recs := make([]acceptor.Record, 0, last-first+1)
 		for inst := first; inst <= last; inst++ {
 			recs = append(recs, acceptedAt(inst))
 		}
-		if err := s.Save(recs); err != nil {
-			return first, err
-		}
-		// The prune due within this batch, at the newest instance due.
-		if r.Every > 0 && last/r.Every > (first-1)/r.Every {
-			if err := s.Prune(last / r.Every * r.Every); err != nil {
-				return first, err
-			}
-		}
-	}
-	return end, nil
+		return s.Save(recs)
+	}, s.Prune)
 }
 
 // Measurement is what a run left: the file, and the cost of starting on
