@@ -130,7 +130,7 @@ func (c GRPCConfig) Validate() error {
 	if _, _, err := net.SplitHostPort(listen); err != nil {
 		return bad("Listen", "%q: %v", listen, err)
 	}
-	if c.TLS == nil && !c.Insecure && !isLoopback(listen) {
+	if c.TLS == nil && !c.Insecure && !IsLoopback(listen) {
 		return bad("TLS", "plaintext on %q, which is not loopback; configure TLS or set Insecure", listen)
 	}
 	seen := make(map[string]NodeID, len(c.Peers))
@@ -150,7 +150,7 @@ func (c GRPCConfig) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return bad("Peers", "node %d: %q: %v", id, addr, err)
 		}
-		if c.TLS == nil && !c.Insecure && !isLoopback(addr) {
+		if c.TLS == nil && !c.Insecure && !IsLoopback(addr) {
 			return bad("TLS", "plaintext to node %d at %q, which is not loopback; configure TLS or set Insecure", id, addr)
 		}
 	}
@@ -177,11 +177,11 @@ func (c GRPCConfig) withDefaults() GRPCConfig {
 	return c
 }
 
-// isLoopback reports whether host:port names a loopback address: a
+// IsLoopback reports whether host:port names a loopback address: a
 // loopback IP literal or "localhost". Any other name could resolve to
 // anything, so it counts as remote; so does an empty host, which listens
 // on every interface.
-func isLoopback(hostport string) bool {
+func IsLoopback(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return false

@@ -100,13 +100,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("watch: Config.LeaseDuration must not be negative, got %v", c.LeaseDuration)
 	case !(c.MaxClockDrift >= 0 && c.MaxClockDrift < 0.5): // also refuses NaN
 		return fmt.Errorf("watch: Config.MaxClockDrift must be in [0, 0.5), got %v", c.MaxClockDrift)
-	case c.LeaseDuration > 0 && c.leaderLease() <= 2*c.HeartbeatInterval:
+	case c.LeaseDuration > 0 && c.LeaderLease() <= 2*c.HeartbeatInterval:
 		// The leader renews its lease with every heartbeat a majority
 		// acknowledges; a lease that cannot outlive two heartbeat intervals
 		// lapses whenever one heartbeat is late or lost, and leadership
 		// flaps (heartbeat 50ms, lease 60ms, drift 0.4 gave 12 terms in 4 s).
 		return fmt.Errorf("watch: the lease a leader counts, Config.LeaseDuration·(1−MaxClockDrift)/(1+MaxClockDrift) = %v·(1−%g)/(1+%g) = %v, must exceed two HeartbeatIntervals (%v): raise LeaseDuration or lower HeartbeatInterval or MaxClockDrift",
-			c.LeaseDuration, c.MaxClockDrift, c.MaxClockDrift, c.leaderLease().Round(100*time.Microsecond), 2*c.HeartbeatInterval)
+			c.LeaseDuration, c.MaxClockDrift, c.MaxClockDrift, c.LeaderLease().Round(100*time.Microsecond), 2*c.HeartbeatInterval)
 	}
 	seen := map[remote.NodeID]bool{}
 	for _, id := range c.Members {
@@ -121,11 +121,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// leaderLease is how long a lease lasts on the leader's own clock, counted
+// LeaderLease is how long a lease lasts on the leader's own clock, counted
 // from the send time of the heartbeat a majority acknowledged. Shortened by
 // (1-d)/(1+d), it ends no later in true time than the shortest lease any
 // acknowledging acceptor measures, whichever clock runs fast.
-func (c Config) leaderLease() time.Duration {
+func (c Config) LeaderLease() time.Duration {
 	return time.Duration(float64(c.LeaseDuration) * (1 - c.MaxClockDrift) / (1 + c.MaxClockDrift))
 }
 

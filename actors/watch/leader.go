@@ -122,7 +122,7 @@ func (c *Core) acked(m *acceptor.HeartbeatAck) {
 	}
 	l.lastQuorum, l.quorumSeen = max(l.lastQuorum, sent), true
 	if c.cfg.LeaseDuration > 0 {
-		l.leaseUntil = max(l.leaseUntil, sent+c.cfg.leaderLease())
+		l.leaseUntil = max(l.leaseUntil, sent+c.cfg.LeaderLease())
 	}
 	for seq := range l.acks {
 		if seq <= m.Seq {
@@ -136,7 +136,7 @@ func (c *Core) acked(m *acceptor.HeartbeatAck) {
 // leader's own view of a lease, or without leases an election timeout.
 func (c *Core) grantWindow() time.Duration {
 	if c.cfg.LeaseDuration > 0 {
-		return c.cfg.leaderLease()
+		return c.cfg.LeaderLease()
 	}
 	return c.cfg.ElectionTimeout
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/synod/synod/actors"
+	"github.com/synod/synod/actors/watch"
 	"github.com/synod/synod/remote"
 )
 
@@ -72,7 +72,7 @@ func (c nodeConfig) check() error {
 			addrs = append(addrs, c.Peers[id])
 		}
 		for _, addr := range addrs {
-			if !isLoopback(addr) {
+			if !remote.IsLoopback(addr) {
 				return badSetting("insecure", "%s is not a loopback address, and without tls-cert, tls-key and tls-ca the nodes would talk in plaintext: "+
 					"give the TLS files (docs/operations.md, \"Certificates\"), or set insecure on a private, trusted network", addr)
 			}
@@ -176,23 +176,10 @@ func (c nodeConfig) startConfig() (actors.Config, error) {
 	return cfg, nil
 }
 
-// leaderLease is the lease a leader counts: LeaseDuration shortened by the
-// clock drift allowed, as the leader-watch computes it.
+// leaderLease is the lease the leader counts with a's timings
+// (watch.Config.LeaderLease).
 func leaderLease(a actors.Config) time.Duration {
-	return time.Duration(float64(a.LeaseDuration) * (1 - a.MaxClockDrift) / (1 + a.MaxClockDrift))
-}
-
-// isLoopback reports whether host:port names this machine only.
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
+	return watch.Config{LeaseDuration: a.LeaseDuration, MaxClockDrift: a.MaxClockDrift}.LeaderLease()
 }
 
 // addConfigFlags declares the node's settings as flags on fs.
