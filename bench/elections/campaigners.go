@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/synod/synod/bench/harness/driver"
 )
 
 // The lines a campaigner writes on stdout, each "KIND ID [DETAIL]":
@@ -32,7 +34,7 @@ const (
 type event struct {
 	kind, id, detail string
 	at               time.Time
-	from             *proc // the process that wrote it
+	from             *driver.Proc // the process that wrote it
 }
 
 // parseEvent reads "KIND ID [DETAIL]".
@@ -70,7 +72,7 @@ type campaigners struct {
 	argv   func(id string) (string, []string)
 	logDir string
 	events chan event
-	procs  map[string]*proc
+	procs  map[string]*driver.Proc
 	// queued and acted say what each id's current process has reported.
 	queued, acted map[string]bool
 	session       float64 // session_ms from the first queued line that had it
@@ -78,7 +80,7 @@ type campaigners struct {
 
 func newCampaigners(n int, logDir string, argv func(id string) (string, []string)) *campaigners {
 	c := &campaigners{argv: argv, logDir: logDir, events: make(chan event, 256),
-		procs: map[string]*proc{}, queued: map[string]bool{}, acted: map[string]bool{}}
+		procs: map[string]*driver.Proc{}, queued: map[string]bool{}, acted: map[string]bool{}}
 	for i := 1; i <= n; i++ {
 		c.ids = append(c.ids, fmt.Sprintf("c%d", i))
 	}
@@ -88,8 +90,8 @@ func newCampaigners(n int, logDir string, argv func(id string) (string, []string
 // start (re)starts id's process.
 func (c *campaigners) start(id string) error {
 	path, args := c.argv(id)
-	p, err := children.start("campaigner "+id, path, args, filepath.Join(c.logDir, "campaigner-"+id+".log"),
-		func(p *proc, line string, at time.Time) {
+	p, err := children.Start("campaigner "+id, path, args, filepath.Join(c.logDir, "campaigner-"+id+".log"),
+		func(p *driver.Proc, line string, at time.Time) {
 			if kind, who, detail, ok := parseEvent(line); ok {
 				c.events <- event{kind: kind, id: who, detail: detail, at: at, from: p}
 			}
@@ -115,7 +117,7 @@ func (c *campaigners) startAll() error {
 func (c *campaigners) stopAll() {
 	for _, p := range c.procs {
 		if p != nil {
-			p.stop(10 * time.Second)
+			p.Stop(10 * time.Second)
 		}
 	}
 }
@@ -149,7 +151,7 @@ func (c *campaigners) healthy() (string, string) {
 	for _, id := range c.ids {
 		p := c.procs[id]
 		switch {
-		case p == nil || p.exited():
+		case p == nil || p.Exited():
 			return "", id + " is not running"
 		case !c.queued[id]:
 			return "", id + " is not queued yet"
@@ -176,7 +178,7 @@ func (c *campaigners) awaitHealthy(ctx context.Context, bound time.Duration) (st
 			return leader, nil
 		}
 		for _, id := range c.ids {
-			if p := c.procs[id]; p != nil && p.exited() {
+			if p := c.procs[id]; p != nil && p.Exited() {
 				say("campaigner %s exited unexpectedly; restarting it (see its log)", id)
 				if err := c.start(id); err != nil {
 					return "", err
@@ -211,17 +213,13 @@ func (c *campaigners) failover(ctx context.Context, leader string, sig syscall.S
 	var s sample
 	var notifiedAt time.Time
 	t0 := time.Now()
-	err := p.signal(sig)
+	err := p.Signal(sig)
 	if err == nil {
 		err = c.awaitActed(ctx, leader, sig, t0, bound, &s, &notifiedAt)
 	}
 	// Bring the faulted campaigner back whatever the sample's outcome.
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		say("campaigner %s did not exit within 15 s of %v; killing it", leader, sig)
-		_ = p.signal(syscall.SIGKILL)
-		<-p.done
+	if p.AwaitExit(15 * time.Second) {
+		say("campaigner %s did not exit within 15 s of %v; killed it", leader, sig)
 	}
 	if rerr := c.start(leader); rerr != nil {
 		return s, fmt.Errorf("%w (and restarting %s: %v)", err, leader, rerr)

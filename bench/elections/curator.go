@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synod/synod/bench/harness/driver"
 	"github.com/synod/synod/bench/harness/result"
 )
 
@@ -119,7 +120,7 @@ type zkEnsemble struct {
 	connect string // host:port,… of every member
 	classes string // the compiled campaigner
 	session time.Duration
-	members []*proc
+	members []*driver.Proc
 }
 
 func startZooKeeper(dir, logDir string, p profile, classes string) (ensemble, error) {
@@ -155,7 +156,7 @@ func startZooKeeper(dir, logDir string, p profile, classes string) (ensemble, er
 			"-Dzookeeper.admin.enableServer=false", "-Dzookeeper.jmx.log4j.disable=true",
 			"-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.showDateTime=true",
 			"org.apache.zookeeper.server.quorum.QuorumPeerMain", cfgPath}
-		m, err := children.start("zookeeper "+name, "java", args, filepath.Join(logDir, "zookeeper-"+name+".log"), nil)
+		m, err := children.Start("zookeeper "+name, "java", args, filepath.Join(logDir, "zookeeper-"+name+".log"), nil)
 		if err != nil {
 			z.close()
 			return nil, err
@@ -173,7 +174,7 @@ func (z *zkEnsemble) campaigner(id string) (string, []string) {
 
 func (z *zkEnsemble) close() {
 	for _, m := range z.members {
-		m.stop(10 * time.Second)
+		m.Stop(10 * time.Second)
 	}
 }
 

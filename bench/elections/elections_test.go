@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/synod/synod/bench/harness/driver"
 )
 
 func TestParseEvent(t *testing.T) {
@@ -89,7 +91,7 @@ func TestZKTickAllowsTheSession(t *testing.T) {
 // exactly one leader, and ignores lines of a replaced process.
 func TestCampaignersHealthy(t *testing.T) {
 	c := newCampaigners(3, t.TempDir(), nil)
-	old, cur := &proc{done: make(chan struct{})}, &proc{done: make(chan struct{})}
+	old, cur := &driver.Proc{Name: "old"}, &driver.Proc{Name: "cur"} // running: never exited
 	for _, id := range c.ids {
 		c.procs[id] = cur
 	}
@@ -140,7 +142,7 @@ func TestAwaitActed(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cs := newCampaigners(3, t.TempDir(), nil)
-			p := &proc{done: make(chan struct{})}
+			p := &driver.Proc{Name: "campaigner"} // running: never exited
 			for _, id := range cs.ids {
 				cs.procs[id] = p
 			}

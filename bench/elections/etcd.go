@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synod/synod/bench/harness/driver"
 	"github.com/synod/synod/bench/harness/result"
 )
 
@@ -68,7 +69,7 @@ type etcdEnsemble struct {
 	self      string // this executable, which is also the campaigner
 	endpoints string // the client URLs, comma-separated
 	ttl       time.Duration
-	members   []*proc
+	members   []*driver.Proc
 }
 
 func startEtcd(ctx context.Context, dir, logDir string, p profile) (ensemble, error) {
@@ -95,7 +96,7 @@ func startEtcd(ctx context.Context, dir, logDir string, p profile) (ensemble, er
 			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
 			"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", token, "--logger", "zap", "--log-outputs", "stderr"}
-		m, err := children.start("etcd "+name, etcdBin, args, filepath.Join(logDir, "etcd-"+name+".log"), nil)
+		m, err := children.Start("etcd "+name, etcdBin, args, filepath.Join(logDir, "etcd-"+name+".log"), nil)
 		if err != nil {
 			e.close()
 			return nil, err
@@ -112,7 +113,7 @@ func (e *etcdEnsemble) campaigner(id string) (string, []string) {
 
 func (e *etcdEnsemble) close() {
 	for _, m := range e.members {
-		m.stop(10 * time.Second)
+		m.Stop(10 * time.Second)
 	}
 }
 

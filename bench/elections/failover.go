@@ -122,11 +122,11 @@ func (s *system) rounds(o options) int {
 
 // measure runs every profile's and fault's rounds.
 func (s *system) measure(ctx context.Context, work string, o options, prog *progress) ([]result.Row, error) {
-	sysDir := filepath.Join(work, slug(s.name))
+	sysDir := filepath.Join(work, result.Slug(s.name))
 	if err := s.prepare(ctx, sysDir); err != nil {
 		return nil, err
 	}
-	logDir := filepath.Join(o.logDir, slug(s.name))
+	logDir := filepath.Join(o.logDir, result.Slug(s.name))
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *system) measure(ctx context.Context, work string, o options, prog *prog
 	log := json.NewEncoder(roundsFile)
 	var rows []result.Row
 	for _, p := range profiles {
-		got, err := s.measureProfile(ctx, filepath.Join(sysDir, slug(p.name)), filepath.Join(logDir, slug(p.name)), o, p, prog, log)
+		got, err := s.measureProfile(ctx, filepath.Join(sysDir, result.Slug(p.name)), filepath.Join(logDir, result.Slug(p.name)), o, p, prog, log)
 		rows = append(rows, got...)
 		if err != nil {
 			return rows, err
@@ -285,19 +285,3 @@ type roundRecord struct {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// slug makes s a file name: lower case, words joined by "-".
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(s) {
-		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
-			b.WriteRune(c)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimSuffix(b.String(), "-")
-}

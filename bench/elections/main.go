@@ -20,14 +20,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/synod/synod/bench/harness/driver"
 	"github.com/synod/synod/bench/harness/result"
 )
 
@@ -109,11 +108,8 @@ func run(args []string) int {
 	defer stop()
 	// Children die with us however we leave: at once on a signal, and by
 	// the deferred call otherwise.
-	go func() {
-		<-ctx.Done()
-		children.killAll()
-	}()
-	defer children.killAll()
+	children.KillAllWhenDone(ctx)
+	defer children.KillAll()
 
 	work, err := os.MkdirTemp("", "elections-")
 	if err != nil {
@@ -151,24 +147,14 @@ func run(args []string) int {
 			break
 		}
 	}
-	children.killAll()
+	children.KillAll()
 
-	// Whatever was measured is printed, even after an error.
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintln(os.Stderr, "elections: write results:", err)
-		return 1
-	}
-	if runErr != nil {
-		fmt.Fprintln(os.Stderr, "elections:", runErr)
-		if errors.Is(runErr, context.Canceled) {
-			return 130
-		}
-		return 1
-	}
-	return 0
+	return driver.Finish("elections", out, runErr)
 }
+
+// children are the processes this driver started: members of the
+// services and campaigners.
+var children = driver.NewChildren()
 
 // say writes one line of progress to stderr.
 func say(format string, args ...any) {

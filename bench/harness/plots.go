@@ -63,7 +63,7 @@ func writePlots(out string, rows []result.Row) (map[string][]string, error) {
 			goals = goalLines(func(g goal) bool { return g.Scenario == "failover" && g.Case == r.Case },
 				func(g goal) string { return "goal " + g.Target() })
 		}
-		draw("failover", "failover-hist-"+slug(shortSystem(r.System)+" "+r.Case), func(base string) error {
+		draw("failover", "failover-hist-"+result.Slug(shortSystem(r.System)+" "+r.Case), func(base string) error {
 			return plot.Histogram(base, shortSystem(r.System)+" failover, "+r.Case, r.Unit, r.Samples, goals)
 		})
 	}
@@ -294,20 +294,4 @@ func shortSystem(s string) string {
 		return "raft"
 	}
 	return s
-}
-
-// slug makes s a file name: lower case, words joined by "-".
-func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(s) {
-		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
-			b.WriteRune(c)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimSuffix(b.String(), "-")
 }

@@ -235,7 +235,7 @@ func TestSmallParsers(t *testing.T) {
 	if _, _, ok := parseCallers("bbolt store"); ok {
 		t.Error("parseCallers accepted \"bbolt store\"")
 	}
-	if s := slug("synod 3 nodes, default, crash"); s != "synod-3-nodes-default-crash" {
+	if s := result.Slug("synod 3 nodes, default, crash"); s != "synod-3-nodes-default-crash" {
 		t.Errorf("slug: %q", s)
 	}
 	if d, n, ok := progressLine("peers: progress 3/65", "peers: "); !ok || d != 3 || n != 65 {

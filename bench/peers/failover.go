@@ -168,7 +168,7 @@ func failoverRound(ctx context.Context, c *procCluster, sig syscall.Signal) (tim
 	}
 
 	t0 := time.Now()
-	sigErr := leader.proc.signal(sig)
+	sigErr := leader.proc.Signal(sig)
 	close(fired)
 	var sample time.Duration
 	if sigErr == nil {
@@ -189,16 +189,12 @@ func failoverRound(ctx context.Context, c *procCluster, sig syscall.Signal) (tim
 // undo brings m back after the fault sig.
 func (c *procCluster) undo(m *member, sig syscall.Signal) error {
 	if sig == syscall.SIGSTOP {
-		return m.proc.signal(syscall.SIGCONT)
+		return m.proc.Signal(syscall.SIGCONT)
 	}
-	select {
-	case <-m.proc.done:
-	case <-time.After(30 * time.Second):
-		// A graceful shutdown that hangs is killed; the next round's
-		// health check shows whether the cluster minds.
-		progress("failover: %s did not exit within 30s of SIGTERM; killing it", m.id)
-		_ = m.proc.signal(syscall.SIGKILL)
-		<-m.proc.done
+	// A graceful shutdown that hangs is killed; the next round's health
+	// check shows whether the cluster minds.
+	if m.proc.AwaitExit(30 * time.Second) {
+		progress("failover: %s did not exit within 30s of SIGTERM; killed it", m.id)
 	}
 	m.proc = nil
 	return c.start(m)

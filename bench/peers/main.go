@@ -12,14 +12,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/synod/synod/bench/harness/driver"
 	"github.com/synod/synod/bench/harness/result"
 )
 
@@ -75,11 +74,8 @@ func run(args []string) int {
 	defer stop()
 	// Children die with us however we leave: here on a signal (at once,
 	// even if a scenario is blocked), and by the deferred call otherwise.
-	go func() {
-		<-ctx.Done()
-		children.killAll()
-	}()
-	defer children.killAll()
+	children.KillAllWhenDone(ctx)
+	defer children.KillAll()
 
 	root, err := os.MkdirTemp("", "raft-peers-")
 	if err != nil {
@@ -103,24 +99,13 @@ func run(args []string) int {
 			break
 		}
 	}
-	children.killAll()
+	children.KillAll()
 
-	// Whatever was measured is printed, even after an error.
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rows); err != nil {
-		fmt.Fprintln(os.Stderr, "peers: write results:", err)
-		return 1
-	}
-	if runErr != nil {
-		fmt.Fprintln(os.Stderr, "peers:", runErr)
-		if errors.Is(runErr, context.Canceled) {
-			return 130
-		}
-		return 1
-	}
-	return 0
+	return driver.Finish("peers", rows, runErr)
 }
+
+// children are the raft node processes this driver started.
+var children = driver.NewChildren()
 
 // progress writes one line of progress to stderr.
 func progress(format string, args ...any) {

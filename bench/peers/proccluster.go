@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/synod/synod/bench/harness/driver"
 )
 
 // member is one node process of a procCluster.
@@ -22,7 +23,7 @@ type member struct {
 	raftAddr string
 	httpURL  string // http://host:port
 	httpAddr string
-	proc     *proc // nil while down
+	proc     *driver.Proc // nil while down
 	client   *http.Client
 }
 
@@ -88,7 +89,11 @@ func freeAddr() (string, error) {
 // start (re)starts m's process on its existing directory.
 func (c *procCluster) start(m *member) error {
 	args := []string{"node", "--id", m.id, "--dir", m.dir, "--peers", c.peers, "--http", m.httpAddr, "--profile", c.profile}
-	p, err := children.start(args, filepath.Join(m.dir, "node.out"))
+	self, err := os.Executable() // the node is this same binary
+	if err != nil {
+		return fmt.Errorf("peers: find own executable: %w", err)
+	}
+	p, err := children.Start("raft node "+m.id, self, args, filepath.Join(m.dir, "node.out"), nil)
 	if err != nil {
 		return err
 	}
@@ -104,8 +109,7 @@ func (c *procCluster) close() {
 	}
 	for _, m := range c.members {
 		if m.proc != nil {
-			_ = m.proc.signal(syscall.SIGKILL)
-			<-m.proc.done
+			m.proc.Kill()
 			m.proc = nil
 		}
 	}

@@ -8,6 +8,7 @@ package result
 import (
 	"math"
 	"slices"
+	"strings"
 )
 
 // Systems named in Row.System.
@@ -78,4 +79,21 @@ func Percentile(sorted []float64, p float64) float64 {
 	}
 	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
 	return sorted[min(max(rank, 1), len(sorted))-1]
+}
+
+// Slug makes s (a system or case name) a file name: lower case, words
+// joined by "-".
+func Slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(s) {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }
